@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class TenancyConfig(AppConfig):
+    name = "apps.tenancy"
+    label = "tenancy"
+    verbose_name = "Tenancy"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers system checks

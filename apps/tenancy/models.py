@@ -1,0 +1,95 @@
+"""The tenant hierarchy: provider (public schema) → tenants → sub-tenants, one schema each."""
+
+from django.db import models
+from django.db.models import Q
+from django_tenants.models import DomainMixin, TenantMixin
+
+from apps.core.models import TimeStampedModel
+
+
+class TenantKind(models.TextChoices):
+    PROVIDER = "provider", "Provider"
+    TENANT = "tenant", "Tenant"
+    SUB_TENANT = "sub_tenant", "Sub-tenant"
+
+
+class TenantStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    ARCHIVED = "archived", "Archived"
+
+
+class Tenant(TenantMixin, TimeStampedModel):
+    """An isolated realm with its own PostgreSQL schema, users and data.
+
+    Exactly one row is the provider; it owns the ``public`` schema. Quotas are
+    allocations: the apps that own users, sub-tenants and CIs enforce them, and
+    a sub-tenant's allocation is carved out of its parent's.
+    """
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=50, unique=True, help_text="DNS label: the tenant's host is <slug>.<base domain>.")
+    kind = models.CharField(max_length=16, choices=TenantKind.choices, default=TenantKind.TENANT)
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    status = models.CharField(max_length=16, choices=TenantStatus.choices, default=TenantStatus.ACTIVE)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    plan = models.CharField(max_length=32, default="standard")
+    max_users = models.PositiveIntegerField(default=0)
+    max_sub_tenants = models.PositiveIntegerField(default=0)
+    max_cis = models.PositiveIntegerField(default=0)
+
+    # Schemas are created by tenancy.services, never as a side effect of save().
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind"], condition=Q(kind="provider"), name="tenancy_single_provider"),
+            models.CheckConstraint(
+                condition=Q(kind="provider", parent__isnull=True) | (~Q(kind="provider") & Q(parent__isnull=False)),
+                name="tenancy_parent_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_provider(self) -> bool:
+        return self.kind == TenantKind.PROVIDER
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == TenantStatus.ACTIVE
+
+    def effective_status(self) -> str:
+        """A tenant is no more available than its parent: a suspended tenant suspends its sub-tenants."""
+        if self.parent_id and self.parent.kind != TenantKind.PROVIDER and self.parent.status != TenantStatus.ACTIVE:
+            return self.parent.status
+        return self.status
+
+
+class Domain(DomainMixin):
+    """A host name that routes to a tenant; one per tenant is primary."""
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class TenantHeartbeat(models.Model):
+    """When the per-tenant heartbeat schedule last reached a tenant, from inside its schema.
+
+    A shared table read and written in tenant context, so it is guarded by
+    PostgreSQL row-level security (see ``tenancy.rls``).
+    """
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="heartbeat")
+    last_seen_at = models.DateTimeField()
+    beats = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} @ {self.last_seen_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,76 @@
+"""Read queries for tenants and domains, decided once here (joins, ordering)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet, Sum
+
+from .models import Domain, Tenant, TenantKind, TenantStatus
+from .plans import QUOTA_FIELDS
+
+
+def tenant_for_host(hostname: str) -> Tenant | None:
+    """The tenant a host name routes to (with its parent loaded for the effective status), or None."""
+    domain = Domain.objects.select_related("tenant", "tenant__parent").filter(domain=hostname.lower()).first()
+    return domain.tenant if domain else None
+
+
+def provider_get() -> Tenant | None:
+    return Tenant.objects.filter(kind=TenantKind.PROVIDER).first()
+
+
+def tenant_list() -> QuerySet[Tenant]:
+    return Tenant.objects.select_related("parent").prefetch_related("domains")
+
+
+@dataclass(frozen=True)
+class TreeRow:
+    tenant: Tenant
+    depth: int
+
+
+def tenant_tree() -> list[TreeRow]:
+    """Every tenant, each parent followed by its children, with its depth (provider = 0)."""
+    tenants = list(tenant_list().order_by("slug"))
+    children: dict[int | None, list[Tenant]] = {}
+    for tenant in tenants:
+        children.setdefault(tenant.parent_id, []).append(tenant)
+    rows: list[TreeRow] = []
+
+    def walk(parent_id: int | None, depth: int) -> None:
+        for tenant in children.get(parent_id, []):
+            rows.append(TreeRow(tenant, depth))
+            walk(tenant.id, depth + 1)
+
+    walk(None, 0)
+    return rows
+
+
+def active_tenant_schemas() -> list[str]:
+    """Schemas of tenants that are active and whose parent (if a tenant) is active too."""
+    return list(
+        Tenant.objects.exclude(kind=TenantKind.PROVIDER)
+        .filter(status=TenantStatus.ACTIVE)
+        .filter(Q(parent__kind=TenantKind.PROVIDER) | Q(parent__status=TenantStatus.ACTIVE))
+        .order_by("schema_name")
+        .values_list("schema_name", flat=True)
+    )
+
+
+def quota_allocated_to_children(parent: Tenant, *, exclude_pk: int | None = None) -> dict[str, int]:
+    """How much of each quota the parent has handed to its live (not archived) sub-tenants."""
+    children = parent.children.exclude(status=TenantStatus.ARCHIVED)
+    if exclude_pk is not None:
+        children = children.exclude(pk=exclude_pk)
+    sums = children.aggregate(**{field: Sum(field) for field in QUOTA_FIELDS})
+    allocated = {field: sums[field] or 0 for field in QUOTA_FIELDS}
+    allocated["children"] = children.count()
+    return allocated
+
+
+def quota_remaining(parent: Tenant, *, exclude_pk: int | None = None) -> dict[str, int]:
+    allocated = quota_allocated_to_children(parent, exclude_pk=exclude_pk)
+    remaining = {field: max(getattr(parent, field) - allocated[field], 0) for field in ("max_users", "max_cis")}
+    remaining["sub_tenant_slots"] = max(parent.max_sub_tenants - allocated["children"], 0)
+    return remaining

@@ -1,0 +1,27 @@
+"""Landing pages: the provider's on the base domain, each tenant's on its own host."""
+
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from .models import TenantHeartbeat
+from .selectors import tenant_tree
+
+
+def _port_suffix(request) -> str:
+    port = request.get_port()
+    return "" if port in ("80", "443") else f":{port}"
+
+
+@require_safe
+def provider_landing(request):
+    # The tenant list is for provider staff only; everyone else sees the sign-in link.
+    staff = request.user.is_authenticated and request.user.is_staff
+    rows = [row for row in tenant_tree() if not row.tenant.is_provider] if staff else []
+    return render(request, "tenancy/provider_landing.html", {"rows": rows, "staff": staff, "port": _port_suffix(request)})
+
+
+@require_safe
+def tenant_landing(request):
+    # Read in tenant context, through row-level security: only this tenant's heartbeat is visible.
+    heartbeat = TenantHeartbeat.objects.filter(tenant=request.tenant).first()
+    return render(request, "tenancy/tenant_landing.html", {"tenant": request.tenant, "heartbeat": heartbeat})

@@ -1,0 +1,108 @@
+"""Shared pytest fixtures: the tenants every test may use, host-bound clients, real workers.
+
+The session creates, once per test database (so once per xdist worker), and
+commits: the provider, tenants ``acme`` and ``globex``, sub-tenant
+``acme-dev`` and a suspended tenant ``initech``. Tests run inside a
+transaction and may provision more tenants; those roll back with the test.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+SESSION_TENANTS = [
+    {"slug": "acme", "name": "Acme Corporation", "plan": "standard"},
+    {"slug": "globex", "name": "Globex", "plan": "standard"},
+    {"slug": "acme-dev", "name": "Acme Development", "plan": "starter", "parent": "acme"},
+    {"slug": "initech", "name": "Initech", "plan": "starter", "suspend": True},
+]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from apps.tenancy import services
+    from apps.tenancy.models import Tenant, TenantKind
+
+    with django_db_blocker.unblock():
+        services.provider_ensure()
+        services.tenant_template_ensure(force=True)
+        for spec in SESSION_TENANTS:
+            parent = Tenant.objects.get(slug=spec["parent"]) if "parent" in spec else None
+            tenant = services.tenant_provision(
+                name=spec["name"],
+                slug=spec["slug"],
+                kind=TenantKind.SUB_TENANT if parent else TenantKind.TENANT,
+                parent=parent,
+                plan=spec["plan"],
+            )
+            if spec.get("suspend"):
+                services.tenant_suspend(tenant=tenant)
+
+
+@pytest.fixture(autouse=True)
+def _back_to_public_schema():
+    yield
+    connection.set_schema_to_public()
+
+
+def _tenant(slug: str):
+    from apps.tenancy.models import Tenant
+
+    return Tenant.objects.select_related("parent").get(slug=slug)
+
+
+@pytest.fixture
+def provider(db):
+    from apps.tenancy.selectors import provider_get
+
+    return provider_get()
+
+
+@pytest.fixture
+def acme(db):
+    return _tenant("acme")
+
+
+@pytest.fixture
+def globex(db):
+    return _tenant("globex")
+
+
+@pytest.fixture
+def acme_dev(db):
+    return _tenant("acme-dev")
+
+
+@pytest.fixture
+def initech(db):
+    return _tenant("initech")
+
+
+@pytest.fixture
+def host_client():
+    """``host_client("acme.localhost")``: a test client whose every request carries that Host."""
+
+    def make(host: str) -> Client:
+        return Client(HTTP_HOST=host)
+
+    return make
+
+
+@pytest.fixture
+def in_schema():
+    """Context manager that runs a block inside a tenant's schema."""
+    return schema_context
+
+
+@pytest.fixture(scope="session")
+def celery_worker_thread(django_db_setup, django_db_blocker):
+    """A real Celery worker, in a thread of this process, consuming this xdist worker's queue."""
+    from celery.contrib.testing.worker import start_worker
+
+    from nimbus.celery import app
+
+    with django_db_blocker.unblock(), start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        yield app

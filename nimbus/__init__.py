@@ -1,0 +1,1 @@
+"""Nimbus project package: settings, URL confs, ASGI/WSGI, Celery and Temporal entry points."""

@@ -1,0 +1,15 @@
+"""Development: debug on, an insecure key of its own, embedded services filled in by manage.py."""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+
+from .base import *  # noqa: E402,F403
+from .base import SECRET_KEY  # noqa: E402
+
+SECRET_KEY = SECRET_KEY or "nimbus-development-only-secret-key-not-for-production"
+NIMBUS_EXTRA_ALLOWED_HOSTS_DEV = ["127.0.0.1", "[::1]"]
+ALLOWED_HOSTS += NIMBUS_EXTRA_ALLOWED_HOSTS_DEV  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405

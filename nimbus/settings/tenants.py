@@ -1,0 +1,48 @@
+"""django-tenants: which apps live in the public schema, which in every tenant schema.
+
+Realm model: accounts, auth and sessions are in both lists, so every tenant
+schema has its own users and sessions, and the provider's staff live in
+``public``. The admin exists only in ``public`` (the provider host).
+"""
+
+SHARED_APPS = [
+    "django_tenants",
+    "apps.core",
+    "apps.tenancy",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "apps.accounts",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "drf_spectacular",
+    "django_filters",
+    "django_tables2",
+    "django_htmx",
+    "django_guid",
+]
+
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "apps.accounts",
+    "django.contrib.sessions",
+]
+
+INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenancy.Tenant"
+TENANT_DOMAIN_MODEL = "tenancy.Domain"
+PUBLIC_SCHEMA_URLCONF = "nimbus.urls_public"
+ROOT_URLCONF = "nimbus.urls_tenant"
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+
+# New tenants are cloned from this migrated template schema instead of migrated from zero.
+TENANT_BASE_SCHEMA = "tenant_template"
+TENANT_CREATION_FAKES_MIGRATIONS = True
+# Issue SET search_path only when the schema changes, not before every query.
+TENANT_LIMIT_SET_CALLS = True
+SHOW_PUBLIC_IF_NO_TENANT_FOUND = False

@@ -1,0 +1,22 @@
+"""Tests: real services (embedded or by URL), isolated per pytest-xdist worker."""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import CACHES, CHANNEL_LAYERS, SECRET_KEY
+
+SECRET_KEY = SECRET_KEY or "nimbus-test-secret-key"
+DEBUG = False
+
+# xdist workers share Redis and Temporal: keep their keys, queues and groups apart.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+CACHES["default"]["KEY_PREFIX"] = f"nimbus-test-{_WORKER}"
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"nimbus-test-{_WORKER}:channels"
+CELERY_TASK_DEFAULT_QUEUE = f"nimbus-test-{_WORKER}"
+TEMPORAL_TASK_QUEUE = f"nimbus-test-{_WORKER}"
+
+WHITENOISE_USE_FINDERS = True
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+NIMBUS_LOG_FORMAT = "text"
+LOGGING["handlers"]["console"]["formatter"] = "text"  # noqa: F405

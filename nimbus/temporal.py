@@ -1,0 +1,87 @@
+"""Temporal client and worker entry point.
+
+Each app may ship ``workflows.py`` (``WORKFLOWS``), ``activities.py``
+(``ACTIVITIES``) and ``schedules.py`` (``SCHEDULES``: callables returning
+``(schedule_id, Schedule)``). The worker serves them all on one task queue;
+``ensure_schedules`` creates or updates every schedule so that a deploy
+changes them in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from django.apps import apps
+from django.conf import settings
+from temporalio.client import Client, ScheduleAlreadyRunningError, ScheduleUpdate
+from temporalio.worker import Worker
+
+logger = logging.getLogger(__name__)
+
+
+async def connect() -> Client:
+    return await Client.connect(settings.TEMPORAL_ADDRESS, namespace=settings.TEMPORAL_NAMESPACE)
+
+
+def _collect(module_name: str, attribute: str) -> list:
+    found = []
+    for config in apps.get_app_configs():
+        if not config.name.startswith("apps."):
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.{module_name}":
+                raise
+            continue
+        found.extend(getattr(module, attribute, []))
+    return found
+
+
+def registered_workflows() -> list:
+    return _collect("workflows", "WORKFLOWS")
+
+
+def registered_activities() -> list:
+    return _collect("activities", "ACTIVITIES")
+
+
+def registered_schedules() -> list:
+    return _collect("schedules", "SCHEDULES")
+
+
+def build_worker(client: Client, *, task_queue: str | None = None, max_concurrent_activities: int = 16) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or settings.TEMPORAL_TASK_QUEUE,
+        workflows=registered_workflows(),
+        activities=registered_activities(),
+        activity_executor=ThreadPoolExecutor(max_workers=max_concurrent_activities, thread_name_prefix="activity"),
+        max_concurrent_activities=max_concurrent_activities,
+    )
+
+
+async def ensure_schedules(client: Client) -> list[str]:
+    """Create every registered schedule, or bring an existing one up to date."""
+    ids = []
+    for factory in registered_schedules():
+        schedule_id, schedule = factory()
+        try:
+            await client.create_schedule(schedule_id, schedule)
+        except ScheduleAlreadyRunningError:
+            await client.get_schedule_handle(schedule_id).update(lambda _input, s=schedule: ScheduleUpdate(schedule=s))
+        ids.append(schedule_id)
+    return ids
+
+
+async def run_worker(*, schedules: bool = True, stop: asyncio.Event | None = None) -> None:
+    client = await connect()
+    if schedules:
+        logger.info("temporal schedules ensured", extra={"schedules": await ensure_schedules(client)})
+    worker = build_worker(client)
+    logger.info("temporal worker started", extra={"task_queue": settings.TEMPORAL_TASK_QUEUE})
+    async with worker:
+        await (stop or asyncio.Event()).wait()

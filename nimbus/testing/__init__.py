@@ -1,0 +1,1 @@
+"""Test support shipped with Nimbus: the pytest plugin that provides real services."""

@@ -1,0 +1,18 @@
+"""URLs of the provider host (the public schema): landing page, admin, API docs."""
+
+from django.contrib import admin
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.tenancy.views import provider_landing
+
+admin.site.site_header = "Nimbus provider administration"
+admin.site.site_title = "Nimbus provider"
+admin.site.index_title = "Provider administration"
+
+urlpatterns = [
+    path("", provider_landing, name="provider-landing"),
+    path("admin/", admin.site.urls),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
