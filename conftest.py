@@ -8,6 +8,9 @@ transaction and may provision more tenants; those roll back with the test.
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -106,3 +109,19 @@ def celery_worker_thread(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock(), start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
         yield app
+
+
+@pytest.fixture
+def run_async():
+    """Run a coroutine function in its own thread and event loop, and return its result.
+
+    Channels' ``database_sync_to_async`` closes "old" connections; run from the
+    test's own thread it would close the test's transaction connection. From
+    a separate thread it works on a connection of its own, as in production.
+    """
+
+    def run(coroutine_function, *args):
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, coroutine_function(*args)).result(timeout=60)
+
+    return run

@@ -160,7 +160,8 @@ class TenantAdmin(admin.ModelAdmin):
         # Parents first, each followed by its children: sort by "<parent slug>/<slug>" for sub-tenants.
         tree_key = Case(
             When(kind=TenantKind.PROVIDER, then=Value("")),
-            When(kind=TenantKind.SUB_TENANT, then=Concat(F("parent__slug"), Value("/"), F("slug"))),
+            When(kind=TenantKind.SUB_TENANT,
+                 then=Concat(F("parent__slug"), Value("/"), F("slug"), output_field=CharField())),
             default=F("slug"),
             output_field=CharField(),
         )
@@ -202,18 +203,25 @@ class TenantAdmin(admin.ModelAdmin):
         obj._state.adding = False
 
     def save_formset(self, request, form, formset, change):
+        # The admin's change message reads these lists, which formset.save() would have filled.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         kept = [f for f in formset.forms if getattr(f, "cleaned_data", None) and not f.cleaned_data.get("DELETE")]
         # The new primary first: demoting the old one before it would leave the tenant without one.
         for inline_form in sorted(kept, key=lambda f: not f.cleaned_data["is_primary"]):
             data = inline_form.cleaned_data
             if inline_form.instance.pk is None:
-                services.domain_add(tenant=form.instance, domain=data["domain"], is_primary=data["is_primary"])
+                formset.new_objects.append(
+                    services.domain_add(tenant=form.instance, domain=data["domain"], is_primary=data["is_primary"])
+                )
             elif inline_form.has_changed():
-                services.domain_update(domain=inline_form.instance, new_domain=data["domain"],
-                                       is_primary=data["is_primary"])
+                updated = services.domain_update(
+                    domain=inline_form.instance, new_domain=data["domain"], is_primary=data["is_primary"]
+                )
+                formset.changed_objects.append((updated, inline_form.changed_data))
         for inline_form in formset.deleted_forms:
             if inline_form.instance.pk:
                 services.domain_remove(domain=inline_form.instance)
+                formset.deleted_objects.append(inline_form.instance)
 
     def has_delete_permission(self, request, obj=None):
         # Only an archived tenant can be deleted, one at a time, from its own page.

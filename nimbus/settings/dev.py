@@ -11,5 +11,7 @@ SECRET_KEY = SECRET_KEY or "nimbus-development-only-secret-key-not-for-productio
 NIMBUS_EXTRA_ALLOWED_HOSTS_DEV = ["127.0.0.1", "[::1]"]
 ALLOWED_HOSTS += NIMBUS_EXTRA_ALLOWED_HOSTS_DEV  # noqa: F405
 WHITENOISE_USE_FINDERS = True
+# Assets are served from the app directories; nothing is collected outside production.
+STATIC_ROOT = None
 WHITENOISE_AUTOREFRESH = True
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405

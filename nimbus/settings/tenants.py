@@ -6,9 +6,10 @@ schema has its own users and sessions, and the provider's staff live in
 """
 
 SHARED_APPS = [
+    # Before django_tenants: Nimbus's create_tenant command replaces the library's interactive one.
+    "apps.tenancy",
     "django_tenants",
     "apps.core",
-    "apps.tenancy",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "apps.accounts",

@@ -1,0 +1,111 @@
+"""Provider staff manage tenants in the Django admin, through the services."""
+
+import pytest
+from django_tenants.utils import schema_exists
+
+from apps.accounts.models import User
+from apps.tenancy.models import Tenant, TenantStatus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(host_client, provider):
+    user = User.objects.create_superuser("staff@nimbus.test", "a-long-staff-password")
+    client = host_client("localhost")
+    client.force_login(user)
+    return client
+
+
+def test_changelist_shows_the_tenant_tree(staff_client):
+    response = staff_client.get("/admin/tenancy/tenant/")
+    assert response.status_code == 200
+    content = response.content.decode()
+    # Each parent is followed by its children.
+    assert content.index("Acme Corporation") < content.index("Acme Development") < content.index("Globex")
+
+
+def test_adding_a_tenant_provisions_it(staff_client):
+    response = staff_client.post("/admin/tenancy/tenant/add/", {
+        "name": "Wayne Enterprises", "slug": "wayne", "kind": "tenant", "plan": "standard", "domain": "",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    tenant = Tenant.objects.get(slug="wayne")
+    assert schema_exists("t_wayne")
+    assert tenant.domains.get().domain == "wayne.localhost"
+
+
+def test_adding_a_sub_tenant_over_quota_shows_the_error_on_the_form(staff_client, acme):
+    response = staff_client.post("/admin/tenancy/tenant/add/", {
+        "name": "Acme Huge", "slug": "acme-huge", "kind": "sub_tenant", "parent": acme.pk, "plan": "standard",
+        "max_users": "1000",
+    })
+    assert response.status_code == 200
+    assert "exceeds what" in response.content.decode()
+    assert not Tenant.objects.filter(slug="acme-huge").exists()
+
+
+def test_reserved_slug_is_refused_on_the_form(staff_client):
+    response = staff_client.post("/admin/tenancy/tenant/add/", {
+        "name": "Admin", "slug": "admin", "kind": "tenant", "plan": "standard",
+    })
+    assert response.status_code == 200
+    assert "is reserved" in response.content.decode()
+
+
+def test_suspend_and_resume_actions(staff_client, globex):
+    staff_client.post("/admin/tenancy/tenant/", {"action": "suspend_selected", "_selected_action": [globex.pk]})
+    assert Tenant.objects.get(pk=globex.pk).status == TenantStatus.SUSPENDED
+    staff_client.post("/admin/tenancy/tenant/", {"action": "resume_selected", "_selected_action": [globex.pk]})
+    assert Tenant.objects.get(pk=globex.pk).status == TenantStatus.ACTIVE
+
+
+def test_archive_action_reports_refusals_instead_of_failing(staff_client, acme):
+    response = staff_client.post(
+        "/admin/tenancy/tenant/", {"action": "archive_selected", "_selected_action": [acme.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    assert "Archive its sub-tenants first" in response.content.decode()
+    assert Tenant.objects.get(pk=acme.pk).status == TenantStatus.ACTIVE
+
+
+def test_delete_is_offered_only_for_archived_tenants(staff_client, globex):
+    assert staff_client.get(f"/admin/tenancy/tenant/{globex.pk}/delete/").status_code == 403
+    staff_client.post("/admin/tenancy/tenant/", {"action": "archive_selected", "_selected_action": [globex.pk]})
+    response = staff_client.post(f"/admin/tenancy/tenant/{globex.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Tenant.objects.filter(pk=globex.pk).exists()
+    assert not schema_exists("t_globex")
+
+
+def test_editing_quotas_goes_through_quota_rules(staff_client, acme):
+    url = f"/admin/tenancy/tenant/{acme.pk}/change/"
+    data = {"name": "Acme Corp", "plan": "standard", "max_users": "5", "max_sub_tenants": "5", "max_cis": "5000",
+            "domains-TOTAL_FORMS": "1", "domains-INITIAL_FORMS": "1", "domains-MIN_NUM_FORMS": "0",
+            "domains-MAX_NUM_FORMS": "1000", "domains-0-id": acme.domains.get().pk, "domains-0-tenant": acme.pk,
+            "domains-0-domain": "acme.localhost", "domains-0-is_primary": "on"}
+    response = staff_client.post(url, data)
+    assert response.status_code == 200
+    assert "Sub-tenants already hold 10" in response.content.decode()
+    data["max_users"] = "50"
+    response = staff_client.post(url, data)
+    assert response.status_code == 302
+    acme.refresh_from_db()
+    assert (acme.name, acme.max_users) == ("Acme Corp", 50)
+
+
+def test_domains_inline_adds_a_domain_through_the_service(staff_client, globex):
+    primary = globex.domains.get()
+    data = {"name": "Globex", "plan": "standard", "max_users": "100", "max_sub_tenants": "5", "max_cis": "5000",
+            "domains-TOTAL_FORMS": "2", "domains-INITIAL_FORMS": "1", "domains-MIN_NUM_FORMS": "0",
+            "domains-MAX_NUM_FORMS": "1000",
+            "domains-0-id": primary.pk, "domains-0-tenant": globex.pk, "domains-0-domain": "globex.localhost",
+            "domains-0-is_primary": "on",
+            "domains-1-tenant": globex.pk, "domains-1-domain": "globex.example.com"}
+    response = staff_client.post(f"/admin/tenancy/tenant/{globex.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert sorted(globex.domains.values_list("domain", flat=True)) == ["globex.example.com", "globex.localhost"]
+
+
+def test_tenant_users_never_reach_the_admin(host_client, acme):
+    assert host_client("acme.localhost").get("/admin/login/").status_code == 404
