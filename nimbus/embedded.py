@@ -126,7 +126,9 @@ def wait_until(check: Callable[[], bool], *, timeout: float, what: str, log: Pat
         delay = min(delay * 1.5, 0.5)
     tail = ""
     if log and log.exists():
-        tail = "\n--- last lines of " + str(log) + " ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+        tail = (
+            "\n--- last lines of " + str(log) + " ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+        )
     raise EmbeddedServiceError(f"{what} did not become ready within {timeout:.0f}s.{tail}")
 
 
@@ -208,13 +210,20 @@ def start_redis(directory: Path, *, preferred_port: int | None) -> RunningServic
         process = subprocess.Popen(
             [
                 venv_executable("redis-server"),
-                "--port", str(port),
-                "--bind", "127.0.0.1",
-                "--dir", str(directory),
-                "--save", "",
-                "--appendonly", "no",
-                "--logfile", str(log),
-                "--protected-mode", "yes",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(directory),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--logfile",
+                str(log),
+                "--protected-mode",
+                "yes",
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -261,11 +270,17 @@ def start_temporal(directory: Path, *, preferred_port: int | None, ui_port: int 
         ui = choose_port(ui_port, taken={port}) if ui_port is not None else None
         log = directory / "temporal.log"
         command = [
-            venv_executable("temporal"), "server", "start-dev",
-            "--ip", "127.0.0.1",
-            "--port", str(port),
-            "--db-filename", str(directory / "temporal.db"),
-            "--log-level", "warn",
+            venv_executable("temporal"),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--db-filename",
+            str(directory / "temporal.db"),
+            "--log-level",
+            "warn",
         ]
         command += ["--ui-port", str(ui)] if ui else ["--headless"]
         with log.open("ab") as log_stream:
@@ -275,7 +290,10 @@ def start_temporal(directory: Path, *, preferred_port: int | None, ui_port: int 
         pid = process.pid
         state.write(pid=pid, port=port, ui_port=ui, owner=os.getpid())
         wait_until(
-            lambda: temporal_answers(f"127.0.0.1:{port}"), timeout=START_TIMEOUT_SECONDS, what="Embedded Temporal", log=log
+            lambda: temporal_answers(f"127.0.0.1:{port}"),
+            timeout=START_TIMEOUT_SECONDS,
+            what="Embedded Temporal",
+            log=log,
         )
         owned = True
 
@@ -404,7 +422,7 @@ class EmbeddedServices:
             if service.owned:
                 try:
                     service.stop()
-                except Exception:  # noqa: BLE001 - keep stopping the others
+                except Exception:
                     logger.exception("could not stop embedded %s", service.name)
 
     def __enter__(self) -> EmbeddedServices:

@@ -89,7 +89,9 @@ class HealthCheckMiddleware:
             response = JsonResponse({"status": "ok"})
         elif request.path == "/readyz":
             ready, checks = readiness()
-            response = JsonResponse({"status": "ok" if ready else "error", "checks": checks}, status=200 if ready else 503)
+            response = JsonResponse(
+                {"status": "ok" if ready else "error", "checks": checks}, status=200 if ready else 503
+            )
         else:
             return self.get_response(request)
         response["Cache-Control"] = "no-store"

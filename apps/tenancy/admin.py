@@ -128,8 +128,17 @@ class TenantAdmin(admin.ModelAdmin):
     list_filter = ["kind", "status", "plan"]
     search_fields = ["name", "slug", "domains__domain"]
     actions = ["suspend_selected", "resume_selected", "archive_selected"]
-    readonly_fields = ["slug", "kind", "parent", "schema_name", "status", "status_changed_at", "created_at",
-                       "updated_at", "quota_summary"]
+    readonly_fields = [
+        "slug",
+        "kind",
+        "parent",
+        "schema_name",
+        "status",
+        "status_changed_at",
+        "created_at",
+        "updated_at",
+        "quota_summary",
+    ]
     list_per_page = 100
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -160,20 +169,28 @@ class TenantAdmin(admin.ModelAdmin):
         # Parents first, each followed by its children: sort by "<parent slug>/<slug>" for sub-tenants.
         tree_key = Case(
             When(kind=TenantKind.PROVIDER, then=Value("")),
-            When(kind=TenantKind.SUB_TENANT,
-                 then=Concat(F("parent__slug"), Value("/"), F("slug"), output_field=CharField())),
+            When(
+                kind=TenantKind.SUB_TENANT,
+                then=Concat(F("parent__slug"), Value("/"), F("slug"), output_field=CharField()),
+            ),
             default=F("slug"),
             output_field=CharField(),
         )
-        return super().get_queryset(request).select_related("parent").prefetch_related("domains").annotate(
-            tree_key=tree_key
-        ).order_by("tree_key")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("parent")
+            .prefetch_related("domains")
+            .annotate(tree_key=tree_key)
+            .order_by("tree_key")
+        )
 
     @admin.display(description="Tenant", ordering="tree_key")
     def tree_name(self, tenant: Tenant):
         depth = {TenantKind.PROVIDER: 0, TenantKind.TENANT: 1, TenantKind.SUB_TENANT: 2}[tenant.kind]
-        return format_html('<span style="padding-left:{}rem">{}{}</span>', depth * 1.25,
-                           "└ " if depth == 2 else "", tenant.name)
+        return format_html(
+            '<span style="padding-left:{}rem">{}{}</span>', depth * 1.25, "└ " if depth == 2 else "", tenant.name
+        )
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, tenant: Tenant):
@@ -193,8 +210,10 @@ class TenantAdmin(admin.ModelAdmin):
         from .selectors import quota_allocated_to_children
 
         allocated = quota_allocated_to_children(tenant)
-        return (f"{allocated['children']} of {tenant.max_sub_tenants} sub-tenants; "
-                f"users {allocated['max_users']} of {tenant.max_users}; CIs {allocated['max_cis']} of {tenant.max_cis}")
+        return (
+            f"{allocated['children']} of {tenant.max_sub_tenants} sub-tenants; "
+            f"users {allocated['max_users']} of {tenant.max_users}; CIs {allocated['max_cis']} of {tenant.max_cis}"
+        )
 
     def save_model(self, request, obj, form, change):
         # The forms already wrote through the services in clean(); adopt the result for the admin's response.

@@ -28,7 +28,9 @@ class Tenant(TenantMixin, TimeStampedModel):
     """
 
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=50, unique=True, help_text="DNS label: the tenant's host is <slug>.<base domain>.")
+    slug = models.SlugField(
+        max_length=50, unique=True, help_text="DNS label: the tenant's host is <slug>.<base domain>."
+    )
     kind = models.CharField(max_length=16, choices=TenantKind.choices, default=TenantKind.TENANT)
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
     status = models.CharField(max_length=16, choices=TenantStatus.choices, default=TenantStatus.ACTIVE)

@@ -9,8 +9,8 @@ from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleIntervalSpec,
-    SchedulePolicy,
     ScheduleOverlapPolicy,
+    SchedulePolicy,
     ScheduleSpec,
 )
 
@@ -20,8 +20,12 @@ from .workflows import TenantHeartbeatWorkflow
 def heartbeat_schedule() -> tuple[str, Schedule]:
     queue = settings.TEMPORAL_TASK_QUEUE
     schedule = Schedule(
-        action=ScheduleActionStartWorkflow(TenantHeartbeatWorkflow.run, id=f"{queue}.tenant-heartbeat", task_queue=queue),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.TEMPORAL_HEARTBEAT_INTERVAL_SECONDS))]),
+        action=ScheduleActionStartWorkflow(
+            TenantHeartbeatWorkflow.run, id=f"{queue}.tenant-heartbeat", task_queue=queue
+        ),
+        spec=ScheduleSpec(
+            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.TEMPORAL_HEARTBEAT_INTERVAL_SECONDS))]
+        ),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
     return f"{queue}.tenant-heartbeat", schedule

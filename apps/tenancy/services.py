@@ -19,7 +19,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.db.models import F
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, schema_context, schema_exists, tenant_context
+from django_tenants.utils import (
+    get_public_schema_name,
+    quote_schema_name,
+    schema_context,
+    schema_exists,
+    tenant_context,
+)
 
 from .models import Domain, Tenant, TenantHeartbeat, TenantKind, TenantStatus
 from .plans import PLANS, QUOTA_FIELDS
@@ -36,10 +42,47 @@ _HOSTNAME_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 # Nimbus's own paths, or PostgreSQL's internal schemas.
 RESERVED_SLUGS = frozenset(
     {
-        "admin", "api", "app", "assets", "auth", "cdn", "dns", "docs", "ftp", "health", "healthz", "help",
-        "id", "imap", "internal", "localhost", "login", "mail", "media", "metrics", "nimbus", "ns1", "ns2",
-        "pop", "provider", "public", "readyz", "root", "scim", "smtp", "sso", "static", "status", "support",
-        "system", "template", "tenant-template", "temporal", "www", "ws", "wss",
+        "admin",
+        "api",
+        "app",
+        "assets",
+        "auth",
+        "cdn",
+        "dns",
+        "docs",
+        "ftp",
+        "health",
+        "healthz",
+        "help",
+        "id",
+        "imap",
+        "internal",
+        "localhost",
+        "login",
+        "mail",
+        "media",
+        "metrics",
+        "nimbus",
+        "ns1",
+        "ns2",
+        "pop",
+        "provider",
+        "public",
+        "readyz",
+        "root",
+        "scim",
+        "smtp",
+        "sso",
+        "static",
+        "status",
+        "support",
+        "system",
+        "template",
+        "tenant-template",
+        "temporal",
+        "www",
+        "ws",
+        "wss",
     }
 )
 
@@ -166,7 +209,7 @@ def schema_migration_state(
         )
         if cursor.fetchone() is None:
             return expected, set()
-        cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations')
+        cursor.execute(f"SELECT app, name FROM {quote_schema_name(schema)}.django_migrations")  # noqa: S608
         applied = {(app, name) for app, name in cursor.fetchall()}
     return expected - applied, applied - expected - replaced
 
@@ -192,10 +235,10 @@ def tenant_template_ensure(*, force: bool = False) -> bool:
         if stale:
             logger.warning("tenant template holds unknown migrations; rebuilding it", extra={"stale": sorted(stale)})
             with connection.cursor() as cursor:
-                cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                cursor.execute(f"DROP SCHEMA IF EXISTS {quote_schema_name(schema)} CASCADE")
         if missing or stale:
             with connection.cursor() as cursor:
-                cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_schema_name(schema)}")
             call_command("migrate_schemas", schema_name=schema, tenant=True, interactive=False, verbosity=0)
             changed = True
     _template_verified_for.add(key)
@@ -279,9 +322,13 @@ def tenant_provision(
             # Lock the parent so concurrent sub-tenants cannot over-allocate its quotas.
             parent = Tenant.objects.select_for_update().get(pk=parent.pk)
             if parent.kind != TenantKind.TENANT:
-                raise ValidationError({"parent": "Only a tenant (not the provider or a sub-tenant) can have sub-tenants."})
+                raise ValidationError(
+                    {"parent": "Only a tenant (not the provider or a sub-tenant) can have sub-tenants."}
+                )
             if parent.status != TenantStatus.ACTIVE:
-                raise ValidationError({"parent": f"'{parent.slug}' is {parent.status}; sub-tenants need an active parent."})
+                raise ValidationError(
+                    {"parent": f"'{parent.slug}' is {parent.status}; sub-tenants need an active parent."}
+                )
             values = _sub_tenant_quotas(parent, requested, plan)
 
         if Tenant.objects.filter(slug=slug).exists():
@@ -290,11 +337,19 @@ def tenant_provision(
         if taken:
             raise ValidationError({"domains": f"Already in use: {', '.join(taken)}."})
         if schema_exists(schema_name):
-            raise ValidationError({"slug": f"A schema named '{schema_name}' already exists; an operator must remove it."})
+            raise ValidationError(
+                {"slug": f"A schema named '{schema_name}' already exists; an operator must remove it."}
+            )
 
         tenant = Tenant(
-            name=name, slug=slug, kind=kind, parent=parent, plan=plan, schema_name=schema_name,
-            status_changed_at=timezone.now(), **values,
+            name=name,
+            slug=slug,
+            kind=kind,
+            parent=parent,
+            plan=plan,
+            schema_name=schema_name,
+            status_changed_at=timezone.now(),
+            **values,
         )
         try:
             with transaction.atomic():
@@ -327,8 +382,9 @@ def tenant_update(
         requested = _validate_quotas(quotas)
         if tenant.kind == TenantKind.SUB_TENANT and requested:
             Tenant.objects.select_for_update().get(pk=tenant.parent_id)
-            requested = _sub_tenant_quotas(tenant.parent, {**_quotas_of(tenant), **requested}, tenant.plan,
-                                           exclude_pk=tenant.pk)
+            requested = _sub_tenant_quotas(
+                tenant.parent, {**_quotas_of(tenant), **requested}, tenant.plan, exclude_pk=tenant.pk
+            )
         if requested and tenant.kind == TenantKind.TENANT:
             allocated_errors = {}
             remaining_now = quota_remaining(tenant)

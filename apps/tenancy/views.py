@@ -17,7 +17,9 @@ def provider_landing(request):
     # The tenant list is for provider staff only; everyone else sees the sign-in link.
     staff = request.user.is_authenticated and request.user.is_staff
     rows = [row for row in tenant_tree() if not row.tenant.is_provider] if staff else []
-    return render(request, "tenancy/provider_landing.html", {"rows": rows, "staff": staff, "port": _port_suffix(request)})
+    return render(
+        request, "tenancy/provider_landing.html", {"rows": rows, "staff": staff, "port": _port_suffix(request)}
+    )
 
 
 @require_safe

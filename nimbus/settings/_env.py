@@ -78,7 +78,7 @@ def read_database(name: str = "DATABASE_URL") -> dict:
     raw = os.environ[name]
     try:
         config = env.db_url_config(raw)
-    except Exception as exc:  # django-environ raises several types for a bad URL
+    except Exception as exc:  # noqa: BLE001 - django-environ raises several unrelated types for a bad URL
         raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}") from None
     if not config.get("ENGINE", "").endswith("postgresql"):
         raise ImproperlyConfigured(f"{name} must be a postgresql:// URL; Nimbus needs PostgreSQL schemas.")

@@ -143,9 +143,9 @@ DJANGO_GUID = {
     "INTEGRATIONS": [],
 }
 
-from .tenants import *  # noqa: E402,F403
 from .celery import *  # noqa: E402,F403
 from .channels import *  # noqa: E402,F403
-from .temporal import *  # noqa: E402,F403
-from .spectacular import *  # noqa: E402,F403
 from .logging import *  # noqa: E402,F403
+from .spectacular import *  # noqa: E402,F403
+from .temporal import *  # noqa: E402,F403
+from .tenants import *  # noqa: E402,F403

@@ -4,14 +4,14 @@ import os
 
 os.environ.setdefault("DEBUG", "true")
 
-from .base import *  # noqa: E402,F403
-from .base import SECRET_KEY  # noqa: E402
+from .base import *  # noqa: F403
+from .base import SECRET_KEY
 
 SECRET_KEY = SECRET_KEY or "nimbus-development-only-secret-key-not-for-production"
 NIMBUS_EXTRA_ALLOWED_HOSTS_DEV = ["127.0.0.1", "[::1]"]
-ALLOWED_HOSTS += NIMBUS_EXTRA_ALLOWED_HOSTS_DEV  # noqa: F405
+ALLOWED_HOSTS += NIMBUS_EXTRA_ALLOWED_HOSTS_DEV
 WHITENOISE_USE_FINDERS = True
 # Assets are served from the app directories; nothing is collected outside production.
 STATIC_ROOT = None
 WHITENOISE_AUTOREFRESH = True
-STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}

@@ -18,11 +18,11 @@ TEMPORAL_TASK_QUEUE = f"nimbus-test-{_WORKER}"
 WHITENOISE_USE_FINDERS = True
 # Assets are served from the app directories; nothing is collected outside production.
 STATIC_ROOT = None
-STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 NIMBUS_LOG_FORMAT = "text"
-LOGGING["handlers"]["console"]["formatter"] = "text"  # noqa: F405
+LOGGING["handlers"]["console"]["formatter"] = "text"
 
 # Worker threads (Celery, Temporal activities, Channels) close their connections after each unit
 # of work, so none is left open when the test database is dropped.
-DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -53,5 +53,7 @@ def test_readyz_reports_a_database_failure_without_raising(monkeypatch):
     monkeypatch.setitem(health.READINESS_CHECKS, "database", broken)
     ready, checks = health.readiness()
     assert not ready
-    assert checks["database"] == {"status": "error", "reason": "RuntimeError: could not connect to server: "
-                                  "Connection refused"}
+    assert checks["database"] == {
+        "status": "error",
+        "reason": "RuntimeError: could not connect to server: Connection refused",
+    }

@@ -18,9 +18,11 @@ def json_log():
     from nimbus.settings.logging import LOGGING
 
     stream = io.StringIO()
-    config = {**LOGGING, "handlers": {"capture": {**LOGGING["handlers"]["console"], "formatter": "json",
-                                                  "stream": stream}},
-              "root": {"handlers": ["capture"], "level": "INFO"}}
+    config = {
+        **LOGGING,
+        "handlers": {"capture": {**LOGGING["handlers"]["console"], "formatter": "json", "stream": stream}},
+        "root": {"handlers": ["capture"], "level": "INFO"},
+    }
     logging.config.dictConfig(config)
     yield stream
     logging.config.dictConfig(settings.LOGGING)

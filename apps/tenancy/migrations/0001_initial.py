@@ -6,62 +6,113 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Tenant',
+            name="Tenant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('schema_name', models.CharField(db_index=True, max_length=63, unique=True, validators=[django_tenants.postgresql_backend.base._check_schema_name])),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(help_text="DNS label: the tenant's host is <slug>.<base domain>.", unique=True)),
-                ('kind', models.CharField(choices=[('provider', 'Provider'), ('tenant', 'Tenant'), ('sub_tenant', 'Sub-tenant')], default='tenant', max_length=16)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('suspended', 'Suspended'), ('archived', 'Archived')], default='active', max_length=16)),
-                ('status_changed_at', models.DateTimeField(blank=True, null=True)),
-                ('plan', models.CharField(default='standard', max_length=32)),
-                ('max_users', models.PositiveIntegerField(default=0)),
-                ('max_sub_tenants', models.PositiveIntegerField(default=0)),
-                ('max_cis', models.PositiveIntegerField(default=0)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='tenancy.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "schema_name",
+                    models.CharField(
+                        db_index=True,
+                        max_length=63,
+                        unique=True,
+                        validators=[django_tenants.postgresql_backend.base._check_schema_name],
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "slug",
+                    models.SlugField(help_text="DNS label: the tenant's host is <slug>.<base domain>.", unique=True),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("provider", "Provider"), ("tenant", "Tenant"), ("sub_tenant", "Sub-tenant")],
+                        default="tenant",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("suspended", "Suspended"), ("archived", "Archived")],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("status_changed_at", models.DateTimeField(blank=True, null=True)),
+                ("plan", models.CharField(default="standard", max_length=32)),
+                ("max_users", models.PositiveIntegerField(default=0)),
+                ("max_sub_tenants", models.PositiveIntegerField(default=0)),
+                ("max_cis", models.PositiveIntegerField(default=0)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="tenancy.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['slug'],
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='Domain',
+            name="Domain",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('domain', models.CharField(db_index=True, max_length=253, unique=True)),
-                ('is_primary', models.BooleanField(db_index=True, default=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='domains', to='tenancy.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("domain", models.CharField(db_index=True, max_length=253, unique=True)),
+                ("is_primary", models.BooleanField(db_index=True, default=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="domains", to="tenancy.tenant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['domain'],
+                "ordering": ["domain"],
             },
         ),
         migrations.CreateModel(
-            name='TenantHeartbeat',
+            name="TenantHeartbeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('last_seen_at', models.DateTimeField()),
-                ('beats', models.PositiveBigIntegerField(default=0)),
-                ('tenant', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='heartbeat', to='tenancy.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("last_seen_at", models.DateTimeField()),
+                ("beats", models.PositiveBigIntegerField(default=0)),
+                (
+                    "tenant",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="heartbeat", to="tenancy.tenant"
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='tenant',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'provider')), fields=('kind',), name='tenancy_single_provider'),
+            model_name="tenant",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "provider")), fields=("kind",), name="tenancy_single_provider"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tenant',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'provider'), ('parent__isnull', True)), models.Q(models.Q(('kind', 'provider'), _negated=True), ('parent__isnull', False)), _connector='OR'), name='tenancy_parent_matches_kind'),
+            model_name="tenant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "provider"), ("parent__isnull", True)),
+                    models.Q(models.Q(("kind", "provider"), _negated=True), ("parent__isnull", False)),
+                    _connector="OR",
+                ),
+                name="tenancy_parent_matches_kind",
+            ),
         ),
     ]

@@ -26,9 +26,16 @@ def test_changelist_shows_the_tenant_tree(staff_client):
 
 
 def test_adding_a_tenant_provisions_it(staff_client):
-    response = staff_client.post("/admin/tenancy/tenant/add/", {
-        "name": "Wayne Enterprises", "slug": "wayne", "kind": "tenant", "plan": "standard", "domain": "",
-    })
+    response = staff_client.post(
+        "/admin/tenancy/tenant/add/",
+        {
+            "name": "Wayne Enterprises",
+            "slug": "wayne",
+            "kind": "tenant",
+            "plan": "standard",
+            "domain": "",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     tenant = Tenant.objects.get(slug="wayne")
     assert schema_exists("t_wayne")
@@ -36,19 +43,32 @@ def test_adding_a_tenant_provisions_it(staff_client):
 
 
 def test_adding_a_sub_tenant_over_quota_shows_the_error_on_the_form(staff_client, acme):
-    response = staff_client.post("/admin/tenancy/tenant/add/", {
-        "name": "Acme Huge", "slug": "acme-huge", "kind": "sub_tenant", "parent": acme.pk, "plan": "standard",
-        "max_users": "1000",
-    })
+    response = staff_client.post(
+        "/admin/tenancy/tenant/add/",
+        {
+            "name": "Acme Huge",
+            "slug": "acme-huge",
+            "kind": "sub_tenant",
+            "parent": acme.pk,
+            "plan": "standard",
+            "max_users": "1000",
+        },
+    )
     assert response.status_code == 200
     assert "exceeds what" in response.content.decode()
     assert not Tenant.objects.filter(slug="acme-huge").exists()
 
 
 def test_reserved_slug_is_refused_on_the_form(staff_client):
-    response = staff_client.post("/admin/tenancy/tenant/add/", {
-        "name": "Admin", "slug": "admin", "kind": "tenant", "plan": "standard",
-    })
+    response = staff_client.post(
+        "/admin/tenancy/tenant/add/",
+        {
+            "name": "Admin",
+            "slug": "admin",
+            "kind": "tenant",
+            "plan": "standard",
+        },
+    )
     assert response.status_code == 200
     assert "is reserved" in response.content.decode()
 
@@ -80,10 +100,21 @@ def test_delete_is_offered_only_for_archived_tenants(staff_client, globex):
 
 def test_editing_quotas_goes_through_quota_rules(staff_client, acme):
     url = f"/admin/tenancy/tenant/{acme.pk}/change/"
-    data = {"name": "Acme Corp", "plan": "standard", "max_users": "5", "max_sub_tenants": "5", "max_cis": "5000",
-            "domains-TOTAL_FORMS": "1", "domains-INITIAL_FORMS": "1", "domains-MIN_NUM_FORMS": "0",
-            "domains-MAX_NUM_FORMS": "1000", "domains-0-id": acme.domains.get().pk, "domains-0-tenant": acme.pk,
-            "domains-0-domain": "acme.localhost", "domains-0-is_primary": "on"}
+    data = {
+        "name": "Acme Corp",
+        "plan": "standard",
+        "max_users": "5",
+        "max_sub_tenants": "5",
+        "max_cis": "5000",
+        "domains-TOTAL_FORMS": "1",
+        "domains-INITIAL_FORMS": "1",
+        "domains-MIN_NUM_FORMS": "0",
+        "domains-MAX_NUM_FORMS": "1000",
+        "domains-0-id": acme.domains.get().pk,
+        "domains-0-tenant": acme.pk,
+        "domains-0-domain": "acme.localhost",
+        "domains-0-is_primary": "on",
+    }
     response = staff_client.post(url, data)
     assert response.status_code == 200
     assert "Sub-tenants already hold 10" in response.content.decode()
@@ -96,12 +127,23 @@ def test_editing_quotas_goes_through_quota_rules(staff_client, acme):
 
 def test_domains_inline_adds_a_domain_through_the_service(staff_client, globex):
     primary = globex.domains.get()
-    data = {"name": "Globex", "plan": "standard", "max_users": "100", "max_sub_tenants": "5", "max_cis": "5000",
-            "domains-TOTAL_FORMS": "2", "domains-INITIAL_FORMS": "1", "domains-MIN_NUM_FORMS": "0",
-            "domains-MAX_NUM_FORMS": "1000",
-            "domains-0-id": primary.pk, "domains-0-tenant": globex.pk, "domains-0-domain": "globex.localhost",
-            "domains-0-is_primary": "on",
-            "domains-1-tenant": globex.pk, "domains-1-domain": "globex.example.com"}
+    data = {
+        "name": "Globex",
+        "plan": "standard",
+        "max_users": "100",
+        "max_sub_tenants": "5",
+        "max_cis": "5000",
+        "domains-TOTAL_FORMS": "2",
+        "domains-INITIAL_FORMS": "1",
+        "domains-MIN_NUM_FORMS": "0",
+        "domains-MAX_NUM_FORMS": "1000",
+        "domains-0-id": primary.pk,
+        "domains-0-tenant": globex.pk,
+        "domains-0-domain": "globex.localhost",
+        "domains-0-is_primary": "on",
+        "domains-1-tenant": globex.pk,
+        "domains-1-domain": "globex.example.com",
+    }
     response = staff_client.post(f"/admin/tenancy/tenant/{globex.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
     assert sorted(globex.domains.values_list("domain", flat=True)) == ["globex.example.com", "globex.localhost"]

@@ -147,8 +147,9 @@ def test_sub_tenant_quota_cannot_exceed_what_the_parent_has_left(acme):
 
 def test_sub_tenant_default_quotas_are_capped_by_the_parent_remainder(acme):
     services.tenant_update(tenant=acme, quotas={"max_cis": 600})  # acme-dev holds 500 of them
-    child = services.tenant_provision(name="Capped", slug="acme-capped", kind=TenantKind.SUB_TENANT, parent=acme,
-                                      plan="standard")
+    child = services.tenant_provision(
+        name="Capped", slug="acme-capped", kind=TenantKind.SUB_TENANT, parent=acme, plan="standard"
+    )
     assert child.max_cis == 100
     assert child.max_users == PLANS["standard"].max_users - 10
     assert child.max_sub_tenants == 0
@@ -193,7 +194,9 @@ def test_sub_tenant_quota_raise_is_checked_against_the_parent(acme_dev):
 def _set_template_behind_accounts_migration():
     """Make the template look as if it was built before accounts' first migration existed."""
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE tenant_template.accounts_user_groups, tenant_template.accounts_user_user_permissions")
+        cursor.execute(
+            "DROP TABLE tenant_template.accounts_user_groups, tenant_template.accounts_user_user_permissions"
+        )
         cursor.execute("DROP TABLE tenant_template.accounts_user")
         # admin's migrations depend on the user model's, so a template this old lacks them too.
         cursor.execute("DELETE FROM tenant_template.django_migrations WHERE app IN ('accounts', 'admin')")
@@ -216,8 +219,10 @@ def test_tenant_cloned_after_a_new_migration_has_its_columns():
 
 def test_template_holding_unknown_migrations_is_rebuilt():
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO tenant_template.django_migrations (app, name, applied) "
-                       "VALUES ('accounts', '9999_removed_long_ago', now())")
+        cursor.execute(
+            "INSERT INTO tenant_template.django_migrations (app, name, applied) "
+            "VALUES ('accounts', '9999_removed_long_ago', now())"
+        )
     changed = services.tenant_template_ensure(force=True)
     assert changed
     missing, stale = services.schema_migration_state("tenant_template")

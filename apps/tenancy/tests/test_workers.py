@@ -104,8 +104,9 @@ def test_heartbeat_schedule_records_last_seen_for_active_tenants_only(acme, glob
 def _socket(host: str) -> WebsocketCommunicator:
     from nimbus.asgi import application
 
-    return WebsocketCommunicator(application, "/ws/tenant/", headers=[(b"host", host.encode()),
-                                                                       (b"origin", f"http://{host}".encode())])
+    return WebsocketCommunicator(
+        application, "/ws/tenant/", headers=[(b"host", host.encode()), (b"origin", f"http://{host}".encode())]
+    )
 
 
 def test_websocket_resolves_tenant_from_host_and_keeps_groups_apart(run_async, acme, globex):
@@ -116,8 +117,9 @@ def test_websocket_resolves_tenant_from_host_and_keeps_groups_apart(run_async, a
         hello_acme = await acme_socket.receive_json_from(timeout=5)
         hello_globex = await globex_socket.receive_json_from(timeout=5)
 
-        await get_channel_layer().group_send(tenant_group("t_acme", "broadcast"),
-                                             {"type": "tenant.broadcast", "payload": "for acme"})
+        await get_channel_layer().group_send(
+            tenant_group("t_acme", "broadcast"), {"type": "tenant.broadcast", "payload": "for acme"}
+        )
         relayed = await acme_socket.receive_json_from(timeout=5)
         globex_got_nothing = await globex_socket.receive_nothing(timeout=0.3)
         await acme_socket.disconnect()
@@ -148,8 +150,9 @@ def test_websocket_from_a_foreign_origin_is_refused(run_async, acme):
     async def scenario():
         from nimbus.asgi import application
 
-        socket = WebsocketCommunicator(application, "/ws/tenant/", headers=[(b"host", b"acme.localhost"),
-                                                                            (b"origin", b"http://evil.example")])
+        socket = WebsocketCommunicator(
+            application, "/ws/tenant/", headers=[(b"host", b"acme.localhost"), (b"origin", b"http://evil.example")]
+        )
         connected, _ = await socket.connect()
         await socket.disconnect()
         return connected

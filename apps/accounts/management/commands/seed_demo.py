@@ -19,8 +19,13 @@ from apps.tenancy.models import Tenant, TenantKind
 PROVIDER_ADMIN = "admin@nimbus.localhost"
 DEMO_TENANTS = [
     {"slug": "acme", "name": "Acme Corporation", "kind": TenantKind.TENANT, "plan": "standard"},
-    {"slug": "acme-dev", "name": "Acme Development", "kind": TenantKind.SUB_TENANT, "parent": "acme",
-     "plan": "starter"},
+    {
+        "slug": "acme-dev",
+        "name": "Acme Development",
+        "kind": TenantKind.SUB_TENANT,
+        "parent": "acme",
+        "plan": "starter",
+    },
 ]
 
 
@@ -39,14 +44,20 @@ class Command(BaseCommand):
             if Tenant.objects.filter(slug=spec["slug"]).exists():
                 continue
             parent = Tenant.objects.get(slug=spec["parent"]) if "parent" in spec else None
-            services.tenant_provision(name=spec["name"], slug=spec["slug"], kind=spec["kind"], parent=parent,
-                                      plan=spec["plan"])
+            services.tenant_provision(
+                name=spec["name"], slug=spec["slug"], kind=spec["kind"], parent=parent, plan=spec["plan"]
+            )
             self.stdout.write(f"Provisioned demo {spec['kind']} '{spec['slug']}'.")
         with schema_context(get_public_schema_name()), transaction.atomic():
             if not User.objects.filter(email__iexact=PROVIDER_ADMIN).exists():
                 password = self._demo_password()
-                user_create(email=PROVIDER_ADMIN, password=password, display_name="Provider Admin",
-                            is_staff=True, is_superuser=True)
+                user_create(
+                    email=PROVIDER_ADMIN,
+                    password=password,
+                    display_name="Provider Admin",
+                    is_staff=True,
+                    is_superuser=True,
+                )
                 self.stdout.write(f"Created provider admin {PROVIDER_ADMIN}.")
 
     def _demo_password(self) -> str:
@@ -58,8 +69,10 @@ class Command(BaseCommand):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(password + "\n")
         path.chmod(0o600)
-        self.stdout.write(self.style.WARNING(
-            f"NIMBUS_DEMO_PASSWORD is unset; generated password for the demo accounts: {password}\n"
-            f"(also saved to {path}; shown this once)"
-        ))
+        self.stdout.write(
+            self.style.WARNING(
+                f"NIMBUS_DEMO_PASSWORD is unset; generated password for the demo accounts: {password}\n"
+                f"(also saved to {path}; shown this once)"
+            )
+        )
         return password

@@ -15,8 +15,12 @@ class Command(TenancyCommand):
         parser.add_argument("--name", help="Display name (defaults to the slug, capitalised).")
         parser.add_argument("--parent", help="Slug of the parent tenant; makes this a sub-tenant.")
         parser.add_argument("--plan", default="standard", choices=sorted(PLANS))
-        parser.add_argument("--domain", action="append", dest="domains", help="Host name; repeat for more. "
-                            "The first is primary. Default: <slug>.<base domain>.")
+        parser.add_argument(
+            "--domain",
+            action="append",
+            dest="domains",
+            help="Host name; repeat for more. The first is primary. Default: <slug>.<base domain>.",
+        )
         parser.add_argument("--max-users", type=int)
         parser.add_argument("--max-sub-tenants", type=int)
         parser.add_argument("--max-cis", type=int)
@@ -35,5 +39,6 @@ class Command(TenancyCommand):
             domains=domains,
         )
         domain = tenant.domains.get(is_primary=True).domain
-        self.stdout.write(self.style.SUCCESS(f"Provisioned {tenant.kind} '{tenant.slug}' (schema {tenant.schema_name}) "
-                                             f"at {domain}."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Provisioned {tenant.kind} '{tenant.slug}' (schema {tenant.schema_name}) at {domain}.")
+        )

@@ -26,10 +26,13 @@ class Command(TenancyCommand):
         schemas = list(Tenant.objects.exclude(kind=TenantKind.PROVIDER).values_list("schema_name", flat=True))
         behind = [schema for schema in schemas if services.schema_migration_state(schema, on_disk)[0]]
         for schema in behind:
-            call_command("migrate_schemas", schema_name=schema, tenant=True, interactive=False,
-                         verbosity=max(verbosity - 1, 0))
+            call_command(
+                "migrate_schemas", schema_name=schema, tenant=True, interactive=False, verbosity=max(verbosity - 1, 0)
+            )
         connection.set_schema(get_public_schema_name())
-        self.stdout.write(self.style.SUCCESS(
-            f"Migrated: public, template, {len(behind)} of {len(schemas)} tenant schema(s) "
-            f"({len(schemas) - len(behind)} already up to date)."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Migrated: public, template, {len(behind)} of {len(schemas)} tenant schema(s) "
+                f"({len(schemas) - len(behind)} already up to date)."
+            )
+        )
