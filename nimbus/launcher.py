@@ -30,7 +30,7 @@ def processes(env: dict[str, str]) -> dict[str, str]:
     bind = env.get("NIMBUS_BIND", "127.0.0.1")
     port = env.get("NIMBUS_PORT", "8000")
     return {
-        "web": f"{python} -m uvicorn nimbus.asgi:application --host {bind} --port {port} --ws websockets "
+        "web": f"{python} -m uvicorn nimbus.asgi:application --host {bind} --port {port} --ws websockets-sansio "
         "--lifespan off --no-access-log",
         "celery": f"{python} -m celery -A nimbus worker --loglevel INFO --concurrency 2 --without-heartbeat "
         "--without-gossip --without-mingle",
@@ -71,7 +71,8 @@ def run() -> int:
         for name, command in processes(env).items():
             manager.add_process(name, command, env=env, cwd=str(ROOT))
         manager.loop()
-        return manager.returncode or 0
+        # Ctrl-C (SIGINT) or SIGTERM from the user is a normal stop, not a failure.
+        return 0 if manager.returncode in (None, 0, 130, 143) or manager.returncode < 0 else manager.returncode
     except subprocess.CalledProcessError as exc:
         print(f"Start-up step failed: {' '.join(map(str, exc.cmd[1:]))}", file=sys.stderr)
         return exc.returncode or 1
