@@ -10,9 +10,8 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE}
 
-# NIMBUS_DATA_DIR holds the collected static files (STATIC_ROOT lives under it),
-# so do not mount a volume over it: an old volume would hide the files this
-# image was built with.
+# Collected static files go to /app/staticfiles (STATIC_ROOT), part of the image;
+# NIMBUS_DATA_DIR is only for runtime data.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -56,4 +55,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 
 # --proxy-headers trusts X-Forwarded-* only from FORWARDED_ALLOW_IPS (uvicorn's
 # default is 127.0.0.1); set it to the reverse proxy's address when there is one.
-CMD ["uvicorn", "nimbus.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--ws", "websockets", "--lifespan", "off", "--proxy-headers"]
+CMD ["uvicorn", "nimbus.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--ws", "websockets-sansio", "--lifespan", "off", "--proxy-headers"]

@@ -248,12 +248,12 @@ def test_image_collectstatic_step_succeeds_with_its_placeholder_environment(dock
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
     env.update(image_env)
     env.update(placeholders)
-    env["NIMBUS_DATA_DIR"] = str(tmp_path / "data")
+    env["NIMBUS_STATIC_ROOT"] = str(tmp_path / "staticfiles")
     result = subprocess.run(
         [sys.executable, *words[1:]], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
     )
     assert result.returncode == 0, result.stderr
-    manifest = json.loads((tmp_path / "data" / "staticfiles" / "staticfiles.json").read_text())
+    manifest = json.loads((tmp_path / "staticfiles" / "staticfiles.json").read_text())
     assert "nimbus/nimbus.css" in manifest["paths"]
 
 
@@ -262,7 +262,7 @@ def test_default_command_serves_the_asgi_application_on_the_exposed_port(dockerf
     assert command[:2] == ["uvicorn", "nimbus.asgi:application"]
     options = dict(zip(command[2::2], command[3::2], strict=False))
     assert options["--host"] == "0.0.0.0"
-    assert options["--ws"] == "websockets"
+    assert options["--ws"] == "websockets-sansio"
     assert "--proxy-headers" in command
     assert options["--port"] in instruction(dockerfile, "EXPOSE")[-1].split()
 

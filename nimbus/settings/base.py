@@ -96,7 +96,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = NIMBUS_DATA_DIR / "staticfiles"
+# Collected assets belong to the release, not to the data directory (which may be a volume).
+STATIC_ROOT = Path(env.str("NIMBUS_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))).resolve()
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
