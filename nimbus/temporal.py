@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.apps import apps
 from django.conf import settings
-from temporalio.client import Client, ScheduleAlreadyRunningError, ScheduleUpdate
+from temporalio.client import Client, ScheduleAlreadyRunningError, ScheduleUpdate, WorkflowHandle
 from temporalio.worker import Worker
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,21 @@ logger = logging.getLogger(__name__)
 
 async def connect() -> Client:
     return await Client.connect(settings.TEMPORAL_ADDRESS, namespace=settings.TEMPORAL_NAMESPACE)
+
+
+async def start_tenant_workflow(client: Client, workflow_run, data, *, name: str) -> WorkflowHandle:
+    """Start a workflow for one tenant on the Nimbus task queue.
+
+    ``data`` must carry ``schema_name``: activities open that schema, never the
+    caller's. The workflow id starts with the schema, so two tenants' runs of
+    the same name never collide and a tenant's runs are easy to list.
+    """
+    schema_name = getattr(data, "schema_name", None)
+    if not schema_name:
+        raise ValueError("Tenant workflow input must carry schema_name.")
+    return await client.start_workflow(
+        workflow_run, data, id=f"{schema_name}.{name}", task_queue=settings.TEMPORAL_TASK_QUEUE
+    )
 
 
 def _collect(module_name: str, attribute: str) -> list:

@@ -44,23 +44,31 @@ async def _with_worker(body):
 
 
 def test_example_workflow_reads_the_tenant_schema_named_in_its_input(acme, acme_dev):
-    async def body(client):
-        results = []
-        for schema in ("t_acme", "t_acme_dev"):
-            results.append(
-                await client.execute_workflow(
-                    TenantSummaryWorkflow.run,
-                    TenantInput(schema_name=schema),
-                    id=f"test-summary-{uuid.uuid4()}",
-                    task_queue=settings.TEMPORAL_TASK_QUEUE,
-                )
-            )
-        return results
+    run_id = uuid.uuid4().hex
 
-    assert asyncio.run(_with_worker(body)) == [
+    async def body(client):
+        handles = [
+            await temporal.start_tenant_workflow(
+                client, TenantSummaryWorkflow.run, TenantInput(schema_name=schema), name=f"summary-{run_id}"
+            )
+            for schema in ("t_acme", "t_acme_dev")
+        ]
+        return [handle.id for handle in handles], [await handle.result() for handle in handles]
+
+    ids, results = asyncio.run(_with_worker(body))
+    assert ids == [f"t_acme.summary-{run_id}", f"t_acme_dev.summary-{run_id}"]
+    assert results == [
         {"schema": "t_acme", "slug": "acme", "name": "Acme Corporation"},
         {"schema": "t_acme_dev", "slug": "acme-dev", "name": "Acme Development"},
     ]
+
+
+def test_tenant_workflow_without_a_schema_is_refused():
+    async def body(client):
+        await temporal.start_tenant_workflow(client, TenantSummaryWorkflow.run, {"slug": "acme"}, name="x")
+
+    with pytest.raises(ValueError, match="schema_name"):
+        asyncio.run(_with_worker(body))
 
 
 def _beats() -> dict[str, int]:
