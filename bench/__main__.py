@@ -23,6 +23,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -63,6 +64,9 @@ def prepare_django() -> None:
     """Set Django up on the bench database: public schema migrated, provider present."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "nimbus.settings.test"
     os.environ.setdefault("NIMBUS_LOG_LEVEL", "WARNING")
+    # The test settings serve static files from the finders; STATIC_ROOT (built by collectstatic)
+    # plays no part here, so WhiteNoise's warning that it is missing is only noise.
+    warnings.filterwarnings("ignore", message="No directory at", module="django.core.handlers.base")
     import django
 
     django.setup()
@@ -89,7 +93,7 @@ def run_topic(topic: str) -> bool:
 
 
 def run(topics: list[str]) -> int:
-    from nimbus.embedded import EmbeddedServices, EmbeddedServiceError
+    from nimbus.embedded import EmbeddedServiceError, EmbeddedServices
 
     data_dir = Path(os.environ.get("NIMBUS_DATA_DIR") or ROOT / ".nimbus").resolve() / "bench-services"
     # No preferred ports: never collide with a development instance or a test session.
