@@ -26,12 +26,12 @@ SESSION_TENANTS = [
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    from apps.tenancy import services
+    from apps.tenancy import schemas, services
     from apps.tenancy.models import Tenant, TenantKind
 
     with django_db_blocker.unblock():
         services.provider_ensure()
-        services.tenant_template_ensure(force=True)
+        schemas.template_ensure(force=True)
         for spec in SESSION_TENANTS:
             parent = Tenant.objects.get(slug=spec["parent"]) if "parent" in spec else None
             tenant = services.tenant_provision(

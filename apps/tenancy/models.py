@@ -95,3 +95,21 @@ class TenantHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_id} @ {self.last_seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SpareSchema(models.Model):
+    """A copy of the template schema made ahead of time, waiting to be renamed into a new tenant's.
+
+    ``migrations_fingerprint`` names the code's migrations when it was made;
+    a spare whose fingerprint is not the current one is never used.
+    """
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    migrations_fingerprint = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.schema_name

@@ -14,19 +14,17 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
-from django.db import IntegrityError, connection, transaction
-from django.db.migrations.loader import MigrationLoader
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import (
     get_public_schema_name,
-    quote_schema_name,
     schema_context,
     schema_exists,
     tenant_context,
 )
 
+from . import schemas
 from .models import Domain, Tenant, TenantHeartbeat, TenantKind, TenantStatus
 from .plans import PLANS, QUOTA_FIELDS
 from .provisioning import run_seeders
@@ -85,11 +83,6 @@ RESERVED_SLUGS = frozenset(
         "wss",
     }
 )
-
-# A stable key for pg_advisory_xact_lock: only one process rebuilds the template at a time.
-TEMPLATE_LOCK_KEY = 0x4E494D42  # "NIMB"
-
-_template_verified_for: set[str] = set()
 
 
 # --- Validation ----------------------------------------------------------------------------
@@ -183,75 +176,6 @@ def _sub_tenant_quotas(parent: Tenant, requested: dict[str, int], plan: str, *, 
     return resolved
 
 
-# --- The template schema -------------------------------------------------------------------
-
-
-def _template_schema() -> str:
-    return settings.TENANT_BASE_SCHEMA
-
-
-def migrations_on_disk() -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
-    """(every migration in the code, migrations that squashed ones replace). Loaded once per call site."""
-    loader = MigrationLoader(connection, ignore_no_migrations=True, load=True)
-    replaced = {key for migration in loader.replacements.values() for key in migration.replaces}
-    return set(loader.graph.nodes), replaced
-
-
-def schema_migration_state(
-    schema: str, on_disk: tuple[set[tuple[str, str]], set[tuple[str, str]]] | None = None
-) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
-    """(migrations in the code the schema lacks, migrations the schema records that the code no longer has)."""
-    expected, replaced = on_disk or migrations_on_disk()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'django_migrations'",
-            [schema],
-        )
-        if cursor.fetchone() is None:
-            return expected, set()
-        cursor.execute(f"SELECT app, name FROM {quote_schema_name(schema)}.django_migrations")  # noqa: S608
-        applied = {(app, name) for app, name in cursor.fetchall()}
-    return expected - applied, applied - expected - replaced
-
-
-def tenant_template_ensure(*, force: bool = False) -> bool:
-    """Bring the template schema up to the migrations on disk; return True if it had to change.
-
-    New tenants are cloned from the template and their migrations are only
-    recorded, never run, so a template behind the code would produce tenants
-    with missing tables or columns. This runs before every provisioning (cheaply:
-    once verified, a process does not look again) and after every migrate. A
-    template holding migrations that no longer exist is dropped and rebuilt.
-    """
-    key = settings.DATABASES["default"]["NAME"]
-    if not force and key in _template_verified_for:
-        return False
-    schema = _template_schema()
-    changed = False
-    with schema_context(get_public_schema_name()), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TEMPLATE_LOCK_KEY])
-        missing, stale = schema_migration_state(schema)
-        if stale:
-            logger.warning("tenant template holds unknown migrations; rebuilding it", extra={"stale": sorted(stale)})
-            with connection.cursor() as cursor:
-                cursor.execute(f"DROP SCHEMA IF EXISTS {quote_schema_name(schema)} CASCADE")
-        if missing or stale:
-            with connection.cursor() as cursor:
-                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_schema_name(schema)}")
-            call_command("migrate_schemas", schema_name=schema, tenant=True, interactive=False, verbosity=0)
-            changed = True
-    _template_verified_for.add(key)
-    if changed:
-        logger.info("tenant template migrated", extra={"schema": schema})
-    return changed
-
-
-def tenant_template_forget() -> None:
-    """Make the next provisioning re-check the template (after migrations changed in this process)."""
-    _template_verified_for.clear()
-
-
 # --- Provider ------------------------------------------------------------------------------
 
 
@@ -290,7 +214,11 @@ def tenant_provision(
     domains: list[str] | None = None,
     options: dict[str, Any] | None = None,
 ) -> Tenant:
-    """Create a tenant or sub-tenant: row, schema (cloned from the template), domains, seeds.
+    """Create a tenant or sub-tenant: row, schema (a copy of the template), domains, seeds.
+
+    The schema is a spare renamed (milliseconds) when one is waiting, otherwise
+    a fresh clone of the template (a few hundred); after commit, the spare pool
+    is refilled in the background.
 
     All or nothing: on any failure, including a failing seeder, no row, schema
     or domain is left behind.
@@ -306,7 +234,7 @@ def tenant_provision(
         raise ValidationError({"domains": "The same domain is listed twice."})
     schema_name = schema_name_for(slug)
 
-    tenant_template_ensure()
+    schemas.template_ensure()
     with schema_context(get_public_schema_name()), transaction.atomic():
         provider = provider_get()
         if provider is None:
@@ -356,13 +284,23 @@ def tenant_provision(
                 tenant.save()
         except IntegrityError:
             raise ValidationError({"slug": f"A tenant with slug '{slug}' already exists."}) from None
-        tenant.create_schema(check_if_exists=False, verbosity=0)
+        schema_source = schemas.create_tenant_schema(schema_name)
         for position, domain in enumerate(domain_names):
             Domain.objects.create(domain=domain, tenant=tenant, is_primary=position == 0)
         with tenant_context(tenant):
             run_seeders(tenant=tenant, options=options or {})
-    logger.info("tenant provisioned", extra={"tenant": slug, "kind": kind, "schema": schema_name})
+        if settings.NIMBUS_SPARE_SCHEMAS > 0:
+            transaction.on_commit(_refill_spares_later)
+    logger.info(
+        "tenant provisioned", extra={"tenant": slug, "kind": kind, "schema": schema_name, "from": schema_source}
+    )
     return tenant
+
+
+def _refill_spares_later() -> None:
+    from .tasks import refill_spare_schemas
+
+    refill_spare_schemas.delay()
 
 
 # Name used by ARCHITECTURE.md for the same service.

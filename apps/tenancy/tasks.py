@@ -10,3 +10,11 @@ def context_probe() -> dict:
     """Report the schema the worker ran this task in: the sender's, thanks to tenant-schemas-celery."""
     tenant = getattr(connection, "tenant", None)
     return {"schema": connection.schema_name, "slug": getattr(tenant, "slug", None)}
+
+
+@app.task(name="tenancy.refill_spare_schemas", ignore_result=True)
+def refill_spare_schemas() -> int:
+    """Top up the pool of spare tenant schemas after a provisioning used one."""
+    from . import schemas
+
+    return schemas.spares_refill()

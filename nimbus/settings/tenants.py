@@ -5,6 +5,8 @@ schema has its own users and sessions, and the provider's staff live in
 ``public``. The admin exists only in ``public`` (the provider host).
 """
 
+from ._env import read_int
+
 SHARED_APPS = [
     # Before django_tenants: Nimbus's create_tenant command replaces the library's interactive one.
     "apps.tenancy",
@@ -48,3 +50,6 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 # Issue SET search_path only when the schema changes, not before every query.
 TENANT_LIMIT_SET_CALLS = True
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+
+# Copies of the template kept ready, so that provisioning renames one instead of cloning.
+NIMBUS_SPARE_SCHEMAS = read_int("NIMBUS_SPARE_SCHEMAS", 2, minimum=0, maximum=50)

@@ -15,6 +15,8 @@ CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"nimbus-test-{_WORKER}:channels
 CELERY_TASK_DEFAULT_QUEUE = f"nimbus-test-{_WORKER}"
 TEMPORAL_TASK_QUEUE = f"nimbus-test-{_WORKER}"
 
+# Tests exercise the clone path by default; the spare pool has tests of its own.
+NIMBUS_SPARE_SCHEMAS = 0
 WHITENOISE_USE_FINDERS = True
 # Assets are served from the app directories; nothing is collected outside production.
 STATIC_ROOT = None

@@ -3,10 +3,11 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test import override_settings
 from django_tenants.utils import schema_context, schema_exists
 
-from apps.tenancy import services
-from apps.tenancy.models import Domain, Tenant, TenantKind
+from apps.tenancy import schemas, services
+from apps.tenancy.models import Domain, SpareSchema, Tenant, TenantKind
 from apps.tenancy.plans import PLANS
 from apps.tenancy.provisioning import register_seeder, unregister_seeder
 
@@ -43,7 +44,7 @@ def test_clone_records_every_migration_the_template_has():
     services.tenant_provision(name="Umbrella", slug="umbrella")
 
     assert applied_migrations("t_umbrella") == applied_migrations("tenant_template")
-    missing, stale = services.schema_migration_state("t_umbrella")
+    missing, stale = schemas.schema_migration_state("t_umbrella")
     assert (missing, stale) == (set(), set())
 
 
@@ -204,7 +205,7 @@ def _set_template_behind_accounts_migration():
 
 def test_tenant_cloned_after_a_new_migration_has_its_columns():
     _set_template_behind_accounts_migration()
-    services.tenant_template_forget()
+    schemas.template_forget()
 
     tenant = services.tenant_provision(name="Late", slug="late")
 
@@ -223,7 +224,66 @@ def test_template_holding_unknown_migrations_is_rebuilt():
             "INSERT INTO tenant_template.django_migrations (app, name, applied) "
             "VALUES ('accounts', '9999_removed_long_ago', now())"
         )
-    changed = services.tenant_template_ensure(force=True)
+    changed = schemas.template_ensure(force=True)
     assert changed
-    missing, stale = services.schema_migration_state("tenant_template")
+    missing, stale = schemas.schema_migration_state("tenant_template")
     assert (missing, stale) == (set(), set())
+
+
+# --- The spare pool -------------------------------------------------------------------------
+
+
+def test_provisioning_renames_a_waiting_spare_instead_of_cloning():
+    assert schemas.spares_refill(target=1) == 1
+    spare = SpareSchema.objects.get()
+
+    tenant = services.tenant_provision(name="Quick", slug="quick")
+
+    assert not schema_exists(spare.schema_name)
+    assert not SpareSchema.objects.exists()
+    assert "email" in table_columns(tenant.schema_name, "accounts_user")
+    assert applied_migrations(tenant.schema_name) == applied_migrations("tenant_template")
+
+
+def test_spare_made_for_other_migrations_is_never_used_and_is_dropped_at_refill():
+    schemas.spares_refill(target=1)
+    old = SpareSchema.objects.get()
+    SpareSchema.objects.filter(pk=old.pk).update(migrations_fingerprint="made-for-older-code")
+
+    services.tenant_provision(name="Careful", slug="careful")
+    assert schema_exists(old.schema_name)  # cloned instead
+
+    assert schemas.spares_refill(target=2) == 2
+    assert not schema_exists(old.schema_name)
+    assert SpareSchema.objects.filter(migrations_fingerprint=schemas.migrations_fingerprint()).count() == 2
+
+
+def test_refill_task_tops_the_pool_up_to_the_configured_size():
+    from apps.tenancy.tasks import refill_spare_schemas
+
+    with override_settings(NIMBUS_SPARE_SCHEMAS=2):
+        assert refill_spare_schemas.apply().get() == 2
+        assert refill_spare_schemas.apply().get() == 0
+    assert all(schema_exists(name) for name in SpareSchema.objects.values_list("schema_name", flat=True))
+
+
+def test_provisioning_schedules_a_refill_after_commit_only_when_the_pool_is_on(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.tenant_provision(name="Off", slug="pool-off")
+    assert callbacks == []
+    with override_settings(NIMBUS_SPARE_SCHEMAS=1), django_capture_on_commit_callbacks() as callbacks:
+        services.tenant_provision(name="On", slug="pool-on")
+    assert [callback.__name__ for callback in callbacks] == ["_refill_spares_later"]
+
+
+def test_failed_provisioning_gives_its_spare_back():
+    schemas.spares_refill(target=1)
+    spare = SpareSchema.objects.get()
+    register_seeder("test-broken", lambda *, tenant, options: 1 / 0)
+    try:
+        with pytest.raises(ZeroDivisionError):
+            services.tenant_provision(name="Doomed", slug="doomed")
+    finally:
+        unregister_seeder("test-broken")
+    assert schema_exists(spare.schema_name)
+    assert SpareSchema.objects.filter(pk=spare.pk).exists()
