@@ -34,8 +34,9 @@ from .models import SpareSchema
 
 logger = logging.getLogger(__name__)
 
-# A stable key for pg_advisory_xact_lock: only one process rebuilds the template at a time.
+# Stable advisory-lock keys: one process at a time rebuilds the template, and refills the pool.
 TEMPLATE_LOCK_KEY = 0x4E494D42  # "NIMB"
+REFILL_LOCK_KEY = 0x4E494D43
 SPARE_PREFIX = "spare_"
 
 _template_verified_for: set[str] = set()
@@ -184,24 +185,41 @@ def create_tenant_schema(schema_name: str) -> str:
 
 
 def spares_refill(*, target: int | None = None) -> int:
-    """Drop spares made for other migrations, then clone until ``target`` current ones wait; return how many made."""
+    """Drop spares made for other migrations, then clone until ``target`` current ones wait; return how many made.
+
+    Refills never run concurrently: one that finds another running returns at
+    once, since the running one fills the pool to the same target.
+    """
     target = settings.NIMBUS_SPARE_SCHEMAS if target is None else target
-    fingerprint = migrations_fingerprint()
-    made = 0
     with schema_context(get_public_schema_name()):
-        for stale in SpareSchema.objects.exclude(migrations_fingerprint=fingerprint):
-            spare_drop(stale)
-        if target <= 0:
-            return 0
-        template_ensure()
-        while SpareSchema.objects.filter(migrations_fingerprint=fingerprint).count() < target:
-            name = f"{SPARE_PREFIX}{uuid.uuid4().hex[:20]}"
-            with transaction.atomic():
-                clone_template(name)
-                SpareSchema.objects.create(schema_name=name, migrations_fingerprint=fingerprint)
-            made += 1
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [REFILL_LOCK_KEY])
+            if not cursor.fetchone()[0]:
+                return 0
+        try:
+            made = _refill_locked(target)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [REFILL_LOCK_KEY])
     if made:
         logger.info("spare tenant schemas made", extra={"made": made, "target": target})
+    return made
+
+
+def _refill_locked(target: int) -> int:
+    fingerprint = migrations_fingerprint()
+    for stale in SpareSchema.objects.exclude(migrations_fingerprint=fingerprint):
+        spare_drop(stale)
+    if target <= 0:
+        return 0
+    template_ensure()
+    made = 0
+    while SpareSchema.objects.filter(migrations_fingerprint=fingerprint).count() < target:
+        name = f"{SPARE_PREFIX}{uuid.uuid4().hex[:20]}"
+        with transaction.atomic():
+            clone_template(name)
+            SpareSchema.objects.create(schema_name=name, migrations_fingerprint=fingerprint)
+        made += 1
     return made
 
 

@@ -267,6 +267,20 @@ def test_refill_task_tops_the_pool_up_to_the_configured_size():
     assert all(schema_exists(name) for name in SpareSchema.objects.values_list("schema_name", flat=True))
 
 
+def test_a_refill_finding_another_running_leaves_the_pool_to_it():
+    from django.db import connections
+
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [schemas.REFILL_LOCK_KEY])
+        assert schemas.spares_refill(target=2) == 0
+        assert not SpareSchema.objects.exists()
+    finally:
+        other.close()
+    assert schemas.spares_refill(target=1) == 1
+
+
 def test_provisioning_schedules_a_refill_after_commit_only_when_the_pool_is_on(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         services.tenant_provision(name="Off", slug="pool-off")
