@@ -12,7 +12,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django_tenants.utils import schema_context
 
@@ -120,8 +120,24 @@ def run_async():
     a separate thread it works on a connection of its own, as in production.
     """
 
+    def in_thread(coroutine_function, args):
+        try:
+            return asyncio.run(coroutine_function(*args))
+        finally:
+            # The thread ends here; so must any database connection it opened.
+            connections.close_all()
+
     def run(coroutine_function, *args):
         with ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(asyncio.run, coroutine_function(*args)).result(timeout=60)
+            return pool.submit(in_thread, coroutine_function, args).result(timeout=60)
 
     return run
+
+
+@pytest.fixture
+def as_provider():
+    """Run the whole test in provider context, where RLS-guarded shared tables show every tenant's rows."""
+    from apps.tenancy.context import provider_context
+
+    with provider_context():
+        yield

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from django.db import connection
 
-from apps.core.temporal import provider_activity, tenant_activity
-
 from . import selectors, services
-from .models import Tenant
+from .context import provider_activity, tenant_activity
 
 
 @tenant_activity("tenancy.describe_tenant")
 def describe_tenant(schema_name: str) -> dict:
-    tenant = Tenant.objects.get(schema_name=schema_name)
+    tenant = selectors.tenant_by_schema(schema_name)
     return {"schema": connection.schema_name, "slug": tenant.slug, "name": tenant.name}
 
 

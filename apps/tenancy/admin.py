@@ -1,9 +1,10 @@
 """Provider staff manage tenants here (Django admin on the provider host only).
 
-Every write goes through ``tenancy.services``. Because the admin saves only
-after validation, the add and change forms call the service from ``clean()``
-(inside the admin's transaction), so the service's own checks — slug rules,
-quota inheritance, a taken domain — come back as form errors, not as a 500.
+Every write goes through ``tenancy.services``. The add and change forms call
+the service from ``clean()``, inside the admin's transaction, so the
+service's own checks (slug rules, quota inheritance, a taken domain) come back
+as form errors, not as a 500; if the page is shown again with any error, that
+transaction is rolled back.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Case, CharField, F, Value, When
 from django.db.models.functions import Concat
 from django.utils.html import format_html
@@ -20,6 +22,7 @@ from apps.core.errors import describe_validation_error
 from . import services
 from .models import Domain, Tenant, TenantKind, TenantStatus
 from .plans import PLAN_CHOICES, QUOTA_FIELDS
+from .selectors import quota_allocated_to_children, tenants_that_can_have_sub_tenants
 
 
 def _add_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -46,7 +49,7 @@ class TenantAddForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["parent"].queryset = Tenant.objects.filter(kind=TenantKind.TENANT, status=TenantStatus.ACTIVE)
+        self.fields["parent"].queryset = tenants_that_can_have_sub_tenants()
         self.fields["parent"].help_text = "Only for a sub-tenant: the tenant it belongs to."
         self.provisioned: Tenant | None = None
 
@@ -141,6 +144,15 @@ class TenantAdmin(admin.ModelAdmin):
     ]
     list_per_page = 100
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        with transaction.atomic():
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if request.method == "POST" and response.status_code == 200:
+                # The page comes back with errors (an inline, say) after the form's clean() already wrote
+                # through a service: undo it, so that nothing shown as rejected was saved.
+                transaction.set_rollback(True)
+        return response
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = TenantChangeForm if obj else TenantAddForm
         return super().get_form(request, obj, change=change, **kwargs)
@@ -207,8 +219,6 @@ class TenantAdmin(admin.ModelAdmin):
     def quota_summary(self, tenant: Tenant):
         if tenant.kind != TenantKind.TENANT:
             return "-"
-        from .selectors import quota_allocated_to_children
-
         allocated = quota_allocated_to_children(tenant)
         return (
             f"{allocated['children']} of {tenant.max_sub_tenants} sub-tenants; "

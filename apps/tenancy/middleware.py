@@ -2,19 +2,24 @@
 
 A request's Host picks its tenant and so its schema and URL conf. Hosts that
 route nowhere get a friendly 404 page, a suspended tenant a 403 page, an
-archived one a 410 page; none of these touches the tenant's schema.
+archived one a 410 page; none of these touches the tenant's schema. HTTP and
+websockets read the Host header with the same function.
 """
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from channels.db import database_sync_to_async
-from django.core.exceptions import DisallowedHost
-from django.db import close_old_connections, connection
+from django.conf import settings
+from django.db import connection
+from django.http.request import split_domain_port, validate_host
 from django.template.response import TemplateResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import remove_www
 
 from .models import TenantStatus
+from .realtime import release_connections
 from .selectors import tenant_for_host
 
 STATUS_PAGES = {
@@ -23,8 +28,12 @@ STATUS_PAGES = {
 }
 
 
-def hostname_of(host_header: str) -> str:
-    return remove_www(host_header.split(":")[0].strip().lower())
+def hostname_from_host_header(host: str) -> str | None:
+    """The host name a Host header names, lower-cased, or None when it is malformed or not allowed."""
+    domain, _port = split_domain_port(host.strip().lower())
+    if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
+        return None
+    return remove_www(domain)
 
 
 class TenantMiddleware(TenantMainMiddleware):
@@ -33,13 +42,11 @@ class TenantMiddleware(TenantMainMiddleware):
     def process_request(self, request):
         connection.set_schema_to_public()
         request.tenant = None
-        try:
-            hostname = self.hostname_from_request(request)
-        except DisallowedHost:
-            return self.unknown_host(request, request.META.get("HTTP_HOST", ""))
-        tenant = tenant_for_host(hostname)
+        raw_host = request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", "")
+        hostname = hostname_from_host_header(raw_host)
+        tenant = tenant_for_host(hostname) if hostname else None
         if tenant is None:
-            return self.unknown_host(request, hostname)
+            return self.unknown_host(request, hostname or raw_host)
         status = tenant.effective_status()
         if status in STATUS_PAGES:
             code, template = STATUS_PAGES[status]
@@ -58,11 +65,12 @@ class TenantMiddleware(TenantMainMiddleware):
 class TenantWebsocketMiddleware:
     """ASGI middleware: resolve the tenant from a websocket's Host header into ``scope``.
 
-    django-tenants has no ASGI support. Consumers get ``scope["tenant"]`` and
-    ``scope["schema_name"]`` and must open ``schema_context`` inside each
-    database call (see ``apps.tenancy.asgi.tenant_database_sync_to_async``).
-    A connection to an unknown or unavailable tenant is closed before the
-    consumer sees it.
+    django-tenants has no ASGI support. A socket is accepted only when its Host
+    names an active tenant and its Origin is that same host (every tenant host
+    is an allowed host, so the usual allowed-hosts origin check would let one
+    tenant's page open another tenant's socket). Consumers get
+    ``scope["tenant"]`` and ``scope["schema_name"]`` and must open the schema in
+    each database call (``apps.tenancy.realtime.tenant_database_sync_to_async``).
     """
 
     def __init__(self, inner):
@@ -70,8 +78,9 @@ class TenantWebsocketMiddleware:
 
     async def __call__(self, scope, receive, send):
         headers = dict(scope.get("headers") or [])
-        hostname = hostname_of(headers.get(b"host", b"").decode("latin-1"))
-        tenant = await self._resolve(hostname) if hostname else None
+        hostname = hostname_from_host_header(headers.get(b"host", b"").decode("latin-1"))
+        origin = urlsplit(headers.get(b"origin", b"").decode("latin-1")).hostname
+        tenant = await self._resolve(hostname) if hostname and origin and remove_www(origin) == hostname else None
         if tenant is None or tenant.effective_status() != TenantStatus.ACTIVE:
             await self._reject(receive, send)
             return
@@ -81,9 +90,10 @@ class TenantWebsocketMiddleware:
     @staticmethod
     @database_sync_to_async
     def _resolve(hostname: str):
-        close_old_connections()
-        connection.set_schema_to_public()
-        return tenant_for_host(hostname)
+        try:
+            return tenant_for_host(hostname)
+        finally:
+            release_connections()
 
     @staticmethod
     async def _reject(receive, send) -> None:

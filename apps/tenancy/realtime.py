@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.db import close_old_connections
 from django_tenants.utils import schema_context
 
 
@@ -21,10 +22,25 @@ def tenant_database_sync_to_async(schema_name: str, func: Callable[..., Any]):
 
     @functools.wraps(func)
     def in_schema(*args, **kwargs):
-        with schema_context(schema_name):
-            return func(*args, **kwargs)
+        try:
+            with schema_context(schema_name):
+                return func(*args, **kwargs)
+        finally:
+            release_connections()
 
     return database_sync_to_async(in_schema)
+
+
+def release_connections() -> None:
+    """Close expired connections from inside the call that used them.
+
+    channels' ``database_sync_to_async`` closes old connections around the
+    call, but with asgiref 3.13 the call runs in a copied context that holds
+    its own connection objects, which that cleanup cannot see: connections
+    opened in the call stayed open (seen with the test database, which could
+    not be dropped). Closing them from inside the call reaches them.
+    """
+    close_old_connections()
 
 
 def tenant_group(schema_name: str, name: str) -> str:

@@ -14,7 +14,8 @@ Every copy records the migrations it holds, so no migration is run or faked
 after copying. A spare made for other migrations than the code's (its
 fingerprint differs) is never used and is dropped at the next refill.
 
-Only ``tenancy.services`` calls this module; it never validates user input.
+Callers are the tenancy app's services, its refill task and ``migrate_all``;
+nothing here validates user input.
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ import hashlib
 import logging
 import uuid
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.clone import CloneSchema
-from django_tenants.utils import get_public_schema_name, quote_schema_name, schema_context, schema_exists
+from django_tenants.utils import quote_schema_name, schema_exists
 
+from .context import provider_context
 from .models import SpareSchema
 
 logger = logging.getLogger(__name__)
@@ -58,13 +61,24 @@ _fingerprint_cache: dict[str, str] = {}
 
 
 def migrations_fingerprint() -> str:
-    """A digest of the code's migrations: equal fingerprints mean equal tenant schemas."""
+    """A digest of the tenant apps' migrations: equal fingerprints mean equal tenant schemas.
+
+    Migrations of shared-only apps change nothing inside a tenant schema (they
+    are only recorded there, and ``migrate_all`` records them), so they do not
+    make spares obsolete.
+    """
     key = settings.DATABASES["default"]["NAME"]
     if key not in _fingerprint_cache:
         expected, _replaced = migrations_on_disk()
-        digest = hashlib.sha256("\n".join(sorted(f"{app}.{name}" for app, name in expected)).encode())
-        _fingerprint_cache[key] = digest.hexdigest()
+        tenant_labels = _tenant_app_labels()
+        keys = sorted(f"{app}.{name}" for app, name in expected if app in tenant_labels)
+        _fingerprint_cache[key] = hashlib.sha256("\n".join(keys).encode()).hexdigest()
     return _fingerprint_cache[key]
+
+
+def _tenant_app_labels() -> set[str]:
+    tenant_apps = set(settings.TENANT_APPS)
+    return {config.label for config in apps.get_app_configs() if config.name in tenant_apps}
 
 
 def schema_migration_state(
@@ -105,7 +119,7 @@ def template_ensure(*, force: bool = False) -> bool:
         return False
     schema = template_schema()
     changed = False
-    with schema_context(get_public_schema_name()), transaction.atomic():
+    with provider_context(), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TEMPLATE_LOCK_KEY])
         missing, stale = schema_migration_state(schema)
@@ -121,7 +135,8 @@ def template_ensure(*, force: bool = False) -> bool:
         if force:
             # After an upgrade of django-tenants, replace its clone function too.
             CloneSchema()._create_clone_schema_function()
-    _template_verified_for.add(key)
+        # Trust the template only once this is committed: an enclosing transaction may still roll it back.
+        transaction.on_commit(lambda: _template_verified_for.add(key))
     if changed:
         logger.info("tenant template migrated", extra={"schema": schema})
     return changed
@@ -147,27 +162,40 @@ def _ensure_clone_function() -> None:
 
 def clone_template(schema_name: str) -> None:
     """Copy the template, tables, sequences and rows (its migration records included), into a new schema."""
-    with schema_context(get_public_schema_name()):
+    with provider_context(), transaction.atomic():
+        with connection.cursor() as cursor:
+            # Shared: clones run side by side, but never while template_ensure rebuilds the template.
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [TEMPLATE_LOCK_KEY])
         _ensure_clone_function()
         with connection.cursor() as cursor:
             cursor.execute("SELECT public.clone_schema(%s, %s, 'DATA')", [template_schema(), schema_name])
+            (status,) = cursor.fetchone()
+        # clone_schema reports a missing template or an existing target with a status code, not an error.
+        if status != 0 or not schema_exists(schema_name):
+            raise RuntimeError(f"Cloning '{template_schema()}' into '{schema_name}' failed (status {status}).")
 
 
 def claim_spare(schema_name: str) -> bool:
     """Rename a current spare schema to ``schema_name``; False when none is free.
 
     Must run inside the caller's transaction: the claim (row lock, rename,
-    row delete) commits or rolls back with the tenant it is for.
+    row delete) commits or rolls back with the tenant it is for. A row whose
+    schema has vanished is deleted and the next spare tried.
     """
-    with schema_context(get_public_schema_name()):
-        spare = (
-            SpareSchema.objects.select_for_update(skip_locked=True)
-            .filter(migrations_fingerprint=migrations_fingerprint())
-            .order_by("created_at")
-            .first()
-        )
-        if spare is None or not schema_exists(spare.schema_name):
-            return False
+    with provider_context():
+        while True:
+            spare = (
+                SpareSchema.objects.select_for_update(skip_locked=True)
+                .filter(migrations_fingerprint=migrations_fingerprint())
+                .order_by("created_at")
+                .first()
+            )
+            if spare is None:
+                return False
+            if schema_exists(spare.schema_name):
+                break
+            logger.warning("spare schema row without its schema removed", extra={"schema": spare.schema_name})
+            spare.delete()
         with connection.cursor() as cursor:
             cursor.execute(
                 f"ALTER SCHEMA {quote_schema_name(spare.schema_name)} RENAME TO {quote_schema_name(schema_name)}"
@@ -191,7 +219,7 @@ def spares_refill(*, target: int | None = None) -> int:
     once, since the running one fills the pool to the same target.
     """
     target = settings.NIMBUS_SPARE_SCHEMAS if target is None else target
-    with schema_context(get_public_schema_name()):
+    with provider_context():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [REFILL_LOCK_KEY])
             if not cursor.fetchone()[0]:

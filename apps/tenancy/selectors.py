@@ -6,22 +6,37 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet, Sum
 
-from .models import Domain, Tenant, TenantKind, TenantStatus
+from .context import provider_context
+from .models import Domain, Tenant, TenantHeartbeat, TenantKind, TenantStatus
 from .plans import QUOTA_FIELDS
 
 
 def tenant_for_host(hostname: str) -> Tenant | None:
     """The tenant a host name routes to (with its parent loaded for the effective status), or None."""
-    domain = Domain.objects.select_related("tenant", "tenant__parent").filter(domain=hostname.lower()).first()
+    with provider_context():
+        domain = Domain.objects.select_related("tenant", "tenant__parent").filter(domain=hostname.lower()).first()
     return domain.tenant if domain else None
+
+
+def tenant_by_slug(slug: str) -> Tenant | None:
+    return Tenant.objects.select_related("parent").filter(slug=slug.lower()).first()
+
+
+def tenant_by_schema(schema_name: str) -> Tenant | None:
+    return Tenant.objects.select_related("parent").filter(schema_name=schema_name).first()
+
+
+def tenants_that_can_have_sub_tenants() -> QuerySet[Tenant]:
+    return Tenant.objects.filter(kind=TenantKind.TENANT, status=TenantStatus.ACTIVE)
+
+
+def heartbeat_of(tenant: Tenant) -> TenantHeartbeat | None:
+    """The tenant's heartbeat, read in the caller's context (through row-level security)."""
+    return TenantHeartbeat.objects.filter(tenant=tenant).first()
 
 
 def provider_get() -> Tenant | None:
     return Tenant.objects.filter(kind=TenantKind.PROVIDER).first()
-
-
-def tenant_list() -> QuerySet[Tenant]:
-    return Tenant.objects.select_related("parent").prefetch_related("domains")
 
 
 @dataclass(frozen=True)
@@ -32,7 +47,8 @@ class TreeRow:
 
 def tenant_tree() -> list[TreeRow]:
     """Every tenant, each parent followed by its children, with its depth (provider = 0)."""
-    tenants = list(tenant_list().order_by("slug"))
+    with provider_context():
+        tenants = list(Tenant.objects.select_related("parent").prefetch_related("domains").order_by("slug"))
     children: dict[int | None, list[Tenant]] = {}
     for tenant in tenants:
         children.setdefault(tenant.parent_id, []).append(tenant)

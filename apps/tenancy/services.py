@@ -25,14 +25,16 @@ from django_tenants.utils import (
 )
 
 from . import schemas
+from .context import provider_context
 from .models import Domain, Tenant, TenantHeartbeat, TenantKind, TenantStatus
 from .plans import PLANS, QUOTA_FIELDS
 from .provisioning import run_seeders
-from .selectors import provider_get, quota_remaining
+from .selectors import provider_get, quota_remaining, tenant_by_schema
 
 logger = logging.getLogger(__name__)
 
 SLUG_MAX_LENGTH = 50
+QUOTA_MAX = 2_147_483_647  # PostgreSQL integer, the column type of every quota
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 _HOSTNAME_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -138,8 +140,8 @@ def _validate_quotas(quotas: dict[str, Any] | None) -> dict[str, int]:
             raise ValidationError({field: f"Unknown quota '{field}'; quotas are {', '.join(QUOTA_FIELDS)}."})
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValidationError({field: "A quota is a whole number of zero or more."})
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= QUOTA_MAX:
+            raise ValidationError({field: f"A quota is a whole number from 0 to {QUOTA_MAX}."})
         values[field] = value
     return values
 
@@ -182,7 +184,7 @@ def _sub_tenant_quotas(parent: Tenant, requested: dict[str, int], plan: str, *, 
 def provider_ensure(*, name: str = "Provider", domain: str | None = None) -> Tenant:
     """Create the provider (the public schema) and its domain if missing; idempotent."""
     domain = validate_domain(domain or settings.NIMBUS_BASE_DOMAIN)
-    with schema_context(get_public_schema_name()), transaction.atomic():
+    with provider_context(), transaction.atomic():
         provider = provider_get()
         if provider is None:
             provider = Tenant(
@@ -235,7 +237,7 @@ def tenant_provision(
     schema_name = schema_name_for(slug)
 
     schemas.template_ensure()
-    with schema_context(get_public_schema_name()), transaction.atomic():
+    with provider_context(), transaction.atomic():
         provider = provider_get()
         if provider is None:
             raise ValidationError("There is no provider yet; run 'manage.py migrate_all' first.")
@@ -285,12 +287,17 @@ def tenant_provision(
         except IntegrityError:
             raise ValidationError({"slug": f"A tenant with slug '{slug}' already exists."}) from None
         schema_source = schemas.create_tenant_schema(schema_name)
-        for position, domain in enumerate(domain_names):
-            Domain.objects.create(domain=domain, tenant=tenant, is_primary=position == 0)
+        try:
+            with transaction.atomic():
+                for position, domain in enumerate(domain_names):
+                    Domain.objects.create(domain=domain, tenant=tenant, is_primary=position == 0)
+        except IntegrityError:
+            # Another provisioning took one of the domains since the check above.
+            raise ValidationError({"domains": "One of these domains was just taken; choose another."}) from None
         with tenant_context(tenant):
             run_seeders(tenant=tenant, options=options or {})
         if settings.NIMBUS_SPARE_SCHEMAS > 0:
-            transaction.on_commit(_refill_spares_later)
+            transaction.on_commit(_refill_spares_later, robust=True)
     logger.info(
         "tenant provisioned", extra={"tenant": slug, "kind": kind, "schema": schema_name, "from": schema_source}
     )
@@ -298,9 +305,13 @@ def tenant_provision(
 
 
 def _refill_spares_later() -> None:
+    # The tenant is committed by now; a broker outage must not turn that into an error.
     from .tasks import refill_spare_schemas
 
-    refill_spare_schemas.delay()
+    try:
+        refill_spare_schemas.delay()
+    except Exception:
+        logger.exception("could not enqueue the spare schema refill")
 
 
 # Name used by ARCHITECTURE.md for the same service.
@@ -311,7 +322,7 @@ def tenant_update(
     *, tenant: Tenant, name: str | None = None, plan: str | None = None, quotas: dict[str, int] | None = None
 ) -> Tenant:
     """Rename, re-plan or re-size a tenant without breaking its children's allocations."""
-    with schema_context(get_public_schema_name()), transaction.atomic():
+    with provider_context(), transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
         if name is not None:
             tenant.name = _validate_name(name)
@@ -319,9 +330,9 @@ def tenant_update(
             tenant.plan = _validate_plan(plan)
         requested = _validate_quotas(quotas)
         if tenant.kind == TenantKind.SUB_TENANT and requested:
-            Tenant.objects.select_for_update().get(pk=tenant.parent_id)
+            parent = Tenant.objects.select_for_update().get(pk=tenant.parent_id)
             requested = _sub_tenant_quotas(
-                tenant.parent, {**_quotas_of(tenant), **requested}, tenant.plan, exclude_pk=tenant.pk
+                parent, {**_quotas_of(tenant), **requested}, tenant.plan, exclude_pk=tenant.pk
             )
         if requested and tenant.kind == TenantKind.TENANT:
             allocated_errors = {}
@@ -367,7 +378,7 @@ def _set_status(tenant: Tenant, status: str) -> Tenant:
 
 def tenant_suspend(*, tenant: Tenant) -> Tenant:
     """Refuse every request to the tenant (403) and to its sub-tenants, keeping all data."""
-    with schema_context(get_public_schema_name()), transaction.atomic():
+    with provider_context(), transaction.atomic():
         tenant = _lock_for_change(tenant)
         if tenant.status == TenantStatus.SUSPENDED:
             return tenant
@@ -377,7 +388,7 @@ def tenant_suspend(*, tenant: Tenant) -> Tenant:
 
 
 def tenant_resume(*, tenant: Tenant) -> Tenant:
-    with schema_context(get_public_schema_name()), transaction.atomic():
+    with provider_context(), transaction.atomic():
         tenant = _lock_for_change(tenant)
         if tenant.status == TenantStatus.ACTIVE:
             return tenant
@@ -388,7 +399,7 @@ def tenant_resume(*, tenant: Tenant) -> Tenant:
 
 def tenant_archive(*, tenant: Tenant) -> Tenant:
     """Close the tenant for good (410 Gone); its data stays until it is deleted."""
-    with schema_context(get_public_schema_name()), transaction.atomic():
+    with provider_context(), transaction.atomic():
         tenant = _lock_for_change(tenant)
         if tenant.status == TenantStatus.ARCHIVED:
             return tenant
@@ -400,7 +411,7 @@ def tenant_archive(*, tenant: Tenant) -> Tenant:
 
 def tenant_delete(*, tenant: Tenant) -> None:
     """Drop an archived tenant's schema and every row about it. Irreversible."""
-    with schema_context(get_public_schema_name()), transaction.atomic():
+    with provider_context(), transaction.atomic():
         tenant = _lock_for_change(tenant)
         if tenant.status != TenantStatus.ARCHIVED:
             raise ValidationError(f"'{tenant.slug}' must be archived before it can be deleted.")
@@ -416,7 +427,7 @@ def tenant_delete(*, tenant: Tenant) -> None:
 
 def domain_add(*, tenant: Tenant, domain: str, is_primary: bool = False) -> Domain:
     domain = validate_domain(domain)
-    with schema_context(get_public_schema_name()), transaction.atomic():
+    with provider_context(), transaction.atomic():
         if Domain.objects.filter(domain=domain).exists():
             raise ValidationError({"domain": f"'{domain}' is already in use."})
         created = Domain(domain=domain, tenant=tenant, is_primary=is_primary)
@@ -425,7 +436,7 @@ def domain_add(*, tenant: Tenant, domain: str, is_primary: bool = False) -> Doma
 
 
 def domain_update(*, domain: Domain, new_domain: str | None = None, is_primary: bool | None = None) -> Domain:
-    with schema_context(get_public_schema_name()), transaction.atomic():
+    with provider_context(), transaction.atomic():
         domain = Domain.objects.select_for_update().get(pk=domain.pk)
         if new_domain is not None:
             new_domain = validate_domain(new_domain)
@@ -441,7 +452,7 @@ def domain_update(*, domain: Domain, new_domain: str | None = None, is_primary: 
 
 
 def domain_remove(*, domain: Domain) -> None:
-    with schema_context(get_public_schema_name()), transaction.atomic():
+    with provider_context(), transaction.atomic():
         domain = Domain.objects.select_for_update().get(pk=domain.pk)
         if domain.is_primary:
             raise ValidationError({"domain": "The primary domain cannot be removed; make another one primary first."})
@@ -457,9 +468,10 @@ def heartbeat_record(*, schema_name: str) -> TenantHeartbeat:
     Running in the tenant's schema means row-level security checks the write:
     a tenant context can only touch its own heartbeat row.
     """
-    tenant_id = Tenant.objects.filter(schema_name=schema_name).values_list("id", flat=True).first()
-    if tenant_id is None:
+    tenant = tenant_by_schema(schema_name)
+    if tenant is None:
         raise ValidationError(f"No tenant has schema '{schema_name}'.")
+    tenant_id = tenant.id
     now = timezone.now()
     with schema_context(schema_name), transaction.atomic():
         updated = TenantHeartbeat.objects.filter(tenant_id=tenant_id).update(last_seen_at=now, beats=F("beats") + 1)

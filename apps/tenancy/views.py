@@ -3,8 +3,7 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from .models import TenantHeartbeat
-from .selectors import tenant_tree
+from .selectors import heartbeat_of, tenant_tree
 
 
 def _port_suffix(request) -> str:
@@ -25,5 +24,5 @@ def provider_landing(request):
 @require_safe
 def tenant_landing(request):
     # Read in tenant context, through row-level security: only this tenant's heartbeat is visible.
-    heartbeat = TenantHeartbeat.objects.filter(tenant=request.tenant).first()
+    heartbeat = heartbeat_of(request.tenant)
     return render(request, "tenancy/tenant_landing.html", {"tenant": request.tenant, "heartbeat": heartbeat})

@@ -6,7 +6,7 @@ from django_tenants.utils import schema_exists
 from apps.accounts.models import User
 from apps.tenancy.models import Tenant, TenantStatus
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("as_provider")]
 
 
 @pytest.fixture
@@ -151,3 +151,40 @@ def test_domains_inline_adds_a_domain_through_the_service(staff_client, globex):
 
 def test_tenant_users_never_reach_the_admin(host_client, acme):
     assert host_client("acme.localhost").get("/admin/login/").status_code == 404
+
+
+def test_change_rejected_for_an_inline_error_saves_nothing(staff_client, globex):
+    data = {
+        "name": "Globex RENAMED",
+        "plan": "starter",
+        "max_users": "7",
+        "max_sub_tenants": "0",
+        "max_cis": "10",
+        "domains-TOTAL_FORMS": "1",
+        "domains-INITIAL_FORMS": "1",
+        "domains-MIN_NUM_FORMS": "0",
+        "domains-MAX_NUM_FORMS": "1000",
+        "domains-0-id": globex.domains.get().pk,
+        "domains-0-tenant": globex.pk,
+        "domains-0-domain": "globex.localhost",
+    }  # no primary domain left: the inline is invalid
+    response = staff_client.post(f"/admin/tenancy/tenant/{globex.pk}/change/", data)
+    assert response.status_code == 200
+    assert "Exactly one domain must be primary" in response.content.decode()
+    globex.refresh_from_db()
+    assert (globex.name, globex.plan, globex.max_users) == ("Globex", "standard", 100)
+
+
+def test_out_of_range_quota_is_a_form_error_not_a_crash(staff_client):
+    response = staff_client.post(
+        "/admin/tenancy/tenant/add/",
+        {
+            "name": "Huge",
+            "slug": "huge",
+            "kind": "tenant",
+            "plan": "standard",
+            "max_cis": "99999999999",
+        },
+    )
+    assert response.status_code == 200
+    assert "from 0 to 2147483647" in response.content.decode()

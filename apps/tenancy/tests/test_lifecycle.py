@@ -7,7 +7,7 @@ from django_tenants.utils import schema_exists
 from apps.tenancy import services
 from apps.tenancy.models import Domain, Tenant, TenantStatus
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("as_provider")]
 
 
 def test_suspend_then_resume_restores_active(globex):

@@ -7,6 +7,7 @@ from django.test import override_settings
 from django_tenants.utils import schema_context, schema_exists
 
 from apps.tenancy import schemas, services
+from apps.tenancy.context import provider_context
 from apps.tenancy.models import Domain, SpareSchema, Tenant, TenantKind
 from apps.tenancy.plans import PLANS
 from apps.tenancy.provisioning import register_seeder, unregister_seeder
@@ -35,7 +36,8 @@ def test_provisioned_tenant_gets_schema_domain_and_plan_quotas():
     assert tenant.schema_name == "t_umbrella"
     assert schema_exists("t_umbrella")
     assert "email" in table_columns("t_umbrella", "accounts_user")
-    assert list(tenant.domains.values_list("domain", "is_primary")) == [("umbrella.localhost", True)]
+    with provider_context():
+        assert list(tenant.domains.values_list("domain", "is_primary")) == [("umbrella.localhost", True)]
     assert (tenant.max_users, tenant.max_sub_tenants, tenant.max_cis) == (10, 0, 500)
     assert tenant.parent.kind == TenantKind.PROVIDER
 
@@ -64,7 +66,8 @@ def test_failing_seeder_leaves_no_schema_row_or_domain_behind():
 
     assert not schema_exists("t_doomed")
     assert not Tenant.objects.filter(slug="doomed").exists()
-    assert not Domain.objects.filter(domain="doomed.localhost").exists()
+    with provider_context():
+        assert not Domain.objects.filter(domain="doomed.localhost").exists()
 
 
 def test_seeders_run_inside_the_new_tenant_schema():
@@ -284,10 +287,10 @@ def test_a_refill_finding_another_running_leaves_the_pool_to_it():
 def test_provisioning_schedules_a_refill_after_commit_only_when_the_pool_is_on(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         services.tenant_provision(name="Off", slug="pool-off")
-    assert callbacks == []
+    assert "_refill_spares_later" not in [callback.__name__ for callback in callbacks]
     with override_settings(NIMBUS_SPARE_SCHEMAS=1), django_capture_on_commit_callbacks() as callbacks:
         services.tenant_provision(name="On", slug="pool-on")
-    assert [callback.__name__ for callback in callbacks] == ["_refill_spares_later"]
+    assert "_refill_spares_later" in [callback.__name__ for callback in callbacks]
 
 
 def test_failed_provisioning_gives_its_spare_back():

@@ -7,6 +7,7 @@ from django.db import DatabaseError, connection, transaction
 from django_tenants.utils import schema_context
 
 from apps.tenancy import services
+from apps.tenancy.context import provider_context
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,9 @@ def as_ordinary_role():
         role = f"nimbus_rls_probe_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
         cursor.execute(f"CREATE ROLE {role} NOLOGIN")
         cursor.execute(f"GRANT USAGE ON SCHEMA public, t_acme, t_globex TO {role}")
-        cursor.execute(f"GRANT SELECT, INSERT, UPDATE ON tenancy_tenantheartbeat, tenancy_tenant TO {role}")
+        cursor.execute(
+            f"GRANT SELECT, INSERT, UPDATE ON tenancy_tenantheartbeat, tenancy_tenant, tenancy_domain TO {role}"
+        )
         cursor.execute(f"SET LOCAL ROLE {role}")
     yield
 
@@ -53,13 +56,33 @@ def test_tenant_context_sees_only_its_own_rows(heartbeats, as_ordinary_role):
 
 
 def test_provider_context_sees_every_row_explicitly(heartbeats, as_ordinary_role):
+    with provider_context():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW nimbus.tenant_schema")
+            assert cursor.fetchone()[0] == "public"
+        visible = visible_tenant_ids()
+        assert set(heartbeats.values()) <= set(visible)
+        with schema_context("t_acme"):
+            assert len(visible_tenant_ids()) < len(visible)
+
+
+def test_public_schema_without_provider_context_sees_nothing(heartbeats, as_ordinary_role):
+    # Code that lost its tenant context lands in public: it must see no tenant's rows, not all of them.
+    connection.set_schema_to_public()
+    assert visible_tenant_ids() == []
     with connection.cursor() as cursor:
-        cursor.execute("SHOW nimbus.tenant_schema")
-        assert cursor.fetchone()[0] == "public"
-    visible = visible_tenant_ids()
-    assert set(heartbeats.values()) <= set(visible)
+        cursor.execute("SELECT count(*) FROM public.tenancy_domain")
+        assert cursor.fetchone()[0] == 0
+    with provider_context(), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM public.tenancy_domain")
+        assert cursor.fetchone()[0] >= 5
+
+
+def test_tenant_context_sees_only_its_own_domains(as_ordinary_role, acme):
+    from apps.tenancy.models import Domain
+
     with schema_context("t_acme"):
-        assert len(visible_tenant_ids()) < len(visible)
+        assert list(Domain.objects.values_list("domain", flat=True)) == ["acme.localhost"]
 
 
 def test_connection_without_a_tenant_setting_sees_nothing(heartbeats, as_ordinary_role):

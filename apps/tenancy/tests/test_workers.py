@@ -10,6 +10,7 @@ from django.conf import settings
 from django_tenants.utils import schema_context
 from temporalio.client import Client
 
+from apps.tenancy.context import provider_context
 from apps.tenancy.models import TenantHeartbeat
 from apps.tenancy.realtime import tenant_group
 from apps.tenancy.tasks import context_probe
@@ -72,7 +73,8 @@ def test_tenant_workflow_without_a_schema_is_refused():
 
 
 def _beats() -> dict[str, int]:
-    return dict(TenantHeartbeat.objects.values_list("tenant__slug", "beats"))
+    with provider_context():
+        return dict(TenantHeartbeat.objects.values_list("tenant__slug", "beats"))
 
 
 def test_heartbeat_schedule_records_last_seen_for_active_tenants_only(acme, globex, initech):

@@ -8,12 +8,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django_tenants.utils import get_public_schema_name, schema_context
 
 from apps.accounts.models import User
 from apps.accounts.services import user_create
 from apps.core.errors import describe_validation_error
 from apps.tenancy import services
+from apps.tenancy.context import provider_context
 from apps.tenancy.models import Tenant, TenantKind
 
 PROVIDER_ADMIN = "admin@nimbus.localhost"
@@ -48,7 +48,7 @@ class Command(BaseCommand):
                 name=spec["name"], slug=spec["slug"], kind=spec["kind"], parent=parent, plan=spec["plan"]
             )
             self.stdout.write(f"Provisioned demo {spec['kind']} '{spec['slug']}'.")
-        with schema_context(get_public_schema_name()), transaction.atomic():
+        with provider_context(), transaction.atomic():
             if not User.objects.filter(email__iexact=PROVIDER_ADMIN).exists():
                 password = self._demo_password()
                 user_create(
