@@ -1,3 +1,5 @@
+"""App configuration of accounts."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""App configuration of core."""
+
 from django.apps import AppConfig
 
 

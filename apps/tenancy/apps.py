@@ -1,3 +1,5 @@
+"""App configuration of tenancy."""
+
 from django.apps import AppConfig
 
 
