@@ -15,8 +15,8 @@ def describe_tenant(schema_name: str) -> dict:
 
 
 @provider_activity("tenancy.list_active_schemas")
-def list_active_schemas() -> list[str]:
-    return selectors.active_tenant_schemas()
+def list_active_schemas(after: str, limit: int) -> list[str]:
+    return selectors.active_tenant_schemas(after=after, limit=limit)
 
 
 @tenant_activity("tenancy.record_heartbeat")

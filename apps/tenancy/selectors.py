@@ -63,15 +63,19 @@ def tenant_tree() -> list[TreeRow]:
     return rows
 
 
-def active_tenant_schemas() -> list[str]:
-    """Schemas of tenants that are active and whose parent (if a tenant) is active too."""
-    return list(
+def active_tenant_schemas(*, after: str = "", limit: int | None = None) -> list[str]:
+    """Schemas of tenants that are active and whose parent (if a tenant) is active too, in name order.
+
+    ``after`` and ``limit`` page through them (keyset pagination on the schema name).
+    """
+    schemas = (
         Tenant.objects.exclude(kind=TenantKind.PROVIDER)
-        .filter(status=TenantStatus.ACTIVE)
+        .filter(status=TenantStatus.ACTIVE, schema_name__gt=after)
         .filter(Q(parent__kind=TenantKind.PROVIDER) | Q(parent__status=TenantStatus.ACTIVE))
         .order_by("schema_name")
         .values_list("schema_name", flat=True)
     )
+    return list(schemas[:limit] if limit is not None else schemas)
 
 
 def quota_allocated_to_children(parent: Tenant, *, exclude_pk: int | None = None) -> dict[str, int]:

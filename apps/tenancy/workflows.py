@@ -35,25 +35,51 @@ class TenantSummaryWorkflow:
         )
 
 
+@dataclass
+class HeartbeatInput:
+    """Where a heartbeat run resumes: tenants are visited in schema-name order, a page at a time."""
+
+    after: str = ""
+    reached: int = 0
+    page_size: int = 200
+    # Bounds one run's event history (Temporal caps it): past this, the run continues as a new one.
+    pages_per_run: int = 20
+
+
 @workflow.defn(name="tenancy.TenantHeartbeat")
 class TenantHeartbeatWorkflow:
     """Run by a Temporal Schedule: records 'last seen' inside every active tenant's schema."""
 
     @workflow.run
-    async def run(self) -> int:
-        schemas: list[str] = await workflow.execute_activity(
-            "tenancy.list_active_schemas", start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
-        )
-        for start in range(0, len(schemas), HEARTBEAT_BATCH):
-            await asyncio.gather(
-                *(
-                    workflow.execute_activity(
-                        "tenancy.record_heartbeat", schema, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
-                    )
-                    for schema in schemas[start : start + HEARTBEAT_BATCH]
-                )
+    async def run(self, data: HeartbeatInput | None = None) -> int:
+        data = data or HeartbeatInput()
+        after, reached = data.after, data.reached
+        for _page in range(data.pages_per_run):
+            schemas: list[str] = await workflow.execute_activity(
+                "tenancy.list_active_schemas",
+                args=[after, data.page_size],
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=RETRY,
             )
-        return len(schemas)
+            for start in range(0, len(schemas), HEARTBEAT_BATCH):
+                await asyncio.gather(
+                    *(
+                        workflow.execute_activity(
+                            "tenancy.record_heartbeat",
+                            schema,
+                            start_to_close_timeout=ACTIVITY_TIMEOUT,
+                            retry_policy=RETRY,
+                        )
+                        for schema in schemas[start : start + HEARTBEAT_BATCH]
+                    )
+                )
+            reached += len(schemas)
+            if len(schemas) < data.page_size:
+                return reached
+            after = schemas[-1]
+        workflow.continue_as_new(
+            HeartbeatInput(after=after, reached=reached, page_size=data.page_size, pages_per_run=data.pages_per_run)
+        )
 
 
 WORKFLOWS = [TenantSummaryWorkflow, TenantHeartbeatWorkflow]

@@ -8,13 +8,13 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django_tenants.utils import schema_context
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 
 from apps.tenancy.context import provider_context
 from apps.tenancy.models import TenantHeartbeat
 from apps.tenancy.realtime import tenant_group
 from apps.tenancy.tasks import context_probe
-from apps.tenancy.workflows import TenantHeartbeatWorkflow, TenantInput, TenantSummaryWorkflow
+from apps.tenancy.workflows import HeartbeatInput, TenantHeartbeatWorkflow, TenantInput, TenantSummaryWorkflow
 from nimbus import temporal
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +106,27 @@ def test_heartbeat_schedule_records_last_seen_for_active_tenants_only(acme, glob
         assert after[slug] == before.get(slug, 0) + 1
     assert "initech" not in after  # suspended: never reached
     assert TenantHeartbeatWorkflow.__name__ in [w.__name__ for w in temporal.registered_workflows()]
+
+
+def test_heartbeat_pages_through_tenants_and_continues_as_new(acme, globex, initech):
+    before = _beats()
+
+    async def body(client):
+        handle = await client.start_workflow(
+            TenantHeartbeatWorkflow.run,
+            HeartbeatInput(page_size=1, pages_per_run=1),
+            id=f"test-heartbeat-{uuid.uuid4()}",
+            task_queue=settings.TEMPORAL_TASK_QUEUE,
+        )
+        reached = await handle.result()
+        first_run = await client.get_workflow_handle(handle.id, run_id=handle.result_run_id).describe()
+        return reached, first_run.status
+
+    reached, first_status = asyncio.run(_with_worker(body))
+    assert reached == 3
+    assert first_status == WorkflowExecutionStatus.CONTINUED_AS_NEW
+    after = _beats()
+    assert all(after[slug] == before.get(slug, 0) + 1 for slug in ("acme", "acme-dev", "globex"))
 
 
 # --- Channels -------------------------------------------------------------------------------
