@@ -113,7 +113,7 @@ def test_tenant_context_cannot_write_another_tenants_row(heartbeats, as_ordinary
             )
 
 
-def test_orm_in_tenant_context_is_fenced_too(heartbeats):
+def test_orm_in_tenant_context_is_fenced_too(heartbeats, as_ordinary_role):
     from apps.tenancy.models import TenantHeartbeat
 
     with schema_context("t_acme"):
