@@ -48,16 +48,43 @@ def recreate_database(server_url: str, name: str) -> None:
 
     # Connect to the URL's own database: the bench database may not exist yet.
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        _drop(conn, name)
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def drop_database(server_url: str, name: str) -> None:
     import psycopg
-    from psycopg import sql
 
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        _drop(conn, name)
+
+
+def _drop(conn, name: str, attempts: int = 20) -> None:
+    """Drop database ``name``, ending any session still in it.
+
+    ``WITH (FORCE)`` refuses, for a non-superuser, when an autovacuum worker
+    is in the database (after a benchmark's heavy DDL it often is): its
+    process belongs to no role the application may signal. A plain ``DROP
+    DATABASE`` cancels autovacuum workers itself, so it is the fallback, retried
+    briefly while other sessions are still leaving.
+    """
+    from psycopg import errors, sql
+
+    force = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    plain = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
+    for attempt in range(attempts):
+        try:
+            conn.execute(force)
+            return
+        except errors.InsufficientPrivilege:
+            pass
+        try:
+            conn.execute(plain)
+            return
+        except errors.ObjectInUse:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
 
 
 def prepare_django() -> None:
