@@ -17,6 +17,32 @@ def staff_client(host_client, provider):
     return client
 
 
+def change_data(tenant, *, keep_primary: bool = True, extra_domains=(), **fields) -> dict:
+    """POST data for the tenant's change page: its current values, the given changes, its domains inline."""
+    domain = tenant.domains.get()
+    data = {
+        "name": tenant.name,
+        "plan": tenant.plan,
+        "max_users": tenant.max_users,
+        "max_sub_tenants": tenant.max_sub_tenants,
+        "max_cis": tenant.max_cis,
+        "domains-TOTAL_FORMS": 1 + len(extra_domains),
+        "domains-INITIAL_FORMS": 1,
+        "domains-MIN_NUM_FORMS": 0,
+        "domains-MAX_NUM_FORMS": 1000,
+        "domains-0-id": domain.pk,
+        "domains-0-tenant": tenant.pk,
+        "domains-0-domain": domain.domain,
+        **fields,
+    }
+    if keep_primary:
+        data["domains-0-is_primary"] = "on"
+    for index, extra in enumerate(extra_domains, start=1):
+        data[f"domains-{index}-tenant"] = tenant.pk
+        data[f"domains-{index}-domain"] = extra
+    return data
+
+
 def test_changelist_shows_the_tenant_tree(staff_client):
     response = staff_client.get("/admin/tenancy/tenant/")
     assert response.status_code == 200
@@ -100,50 +126,17 @@ def test_delete_is_offered_only_for_archived_tenants(staff_client, globex):
 
 def test_editing_quotas_goes_through_quota_rules(staff_client, acme):
     url = f"/admin/tenancy/tenant/{acme.pk}/change/"
-    data = {
-        "name": "Acme Corp",
-        "plan": "standard",
-        "max_users": "5",
-        "max_sub_tenants": "5",
-        "max_cis": "5000",
-        "domains-TOTAL_FORMS": "1",
-        "domains-INITIAL_FORMS": "1",
-        "domains-MIN_NUM_FORMS": "0",
-        "domains-MAX_NUM_FORMS": "1000",
-        "domains-0-id": acme.domains.get().pk,
-        "domains-0-tenant": acme.pk,
-        "domains-0-domain": "acme.localhost",
-        "domains-0-is_primary": "on",
-    }
-    response = staff_client.post(url, data)
+    response = staff_client.post(url, change_data(acme, name="Acme Corp", max_users=5))
     assert response.status_code == 200
     assert "Sub-tenants already hold 10" in response.content.decode()
-    data["max_users"] = "50"
-    response = staff_client.post(url, data)
+    response = staff_client.post(url, change_data(acme, name="Acme Corp", max_users=50))
     assert response.status_code == 302
     acme.refresh_from_db()
     assert (acme.name, acme.max_users) == ("Acme Corp", 50)
 
 
 def test_domains_inline_adds_a_domain_through_the_service(staff_client, globex):
-    primary = globex.domains.get()
-    data = {
-        "name": "Globex",
-        "plan": "standard",
-        "max_users": "100",
-        "max_sub_tenants": "5",
-        "max_cis": "5000",
-        "domains-TOTAL_FORMS": "2",
-        "domains-INITIAL_FORMS": "1",
-        "domains-MIN_NUM_FORMS": "0",
-        "domains-MAX_NUM_FORMS": "1000",
-        "domains-0-id": primary.pk,
-        "domains-0-tenant": globex.pk,
-        "domains-0-domain": "globex.localhost",
-        "domains-0-is_primary": "on",
-        "domains-1-tenant": globex.pk,
-        "domains-1-domain": "globex.example.com",
-    }
+    data = change_data(globex, extra_domains=["globex.example.com"])
     response = staff_client.post(f"/admin/tenancy/tenant/{globex.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
     assert sorted(globex.domains.values_list("domain", flat=True)) == ["globex.example.com", "globex.localhost"]
@@ -154,20 +147,8 @@ def test_tenant_users_never_reach_the_admin(host_client, acme):
 
 
 def test_change_rejected_for_an_inline_error_saves_nothing(staff_client, globex):
-    data = {
-        "name": "Globex RENAMED",
-        "plan": "starter",
-        "max_users": "7",
-        "max_sub_tenants": "0",
-        "max_cis": "10",
-        "domains-TOTAL_FORMS": "1",
-        "domains-INITIAL_FORMS": "1",
-        "domains-MIN_NUM_FORMS": "0",
-        "domains-MAX_NUM_FORMS": "1000",
-        "domains-0-id": globex.domains.get().pk,
-        "domains-0-tenant": globex.pk,
-        "domains-0-domain": "globex.localhost",
-    }  # no primary domain left: the inline is invalid
+    # No primary domain left: the inline is invalid, after the form's clean() already called the service.
+    data = change_data(globex, keep_primary=False, name="Globex RENAMED", plan="starter", max_users=7)
     response = staff_client.post(f"/admin/tenancy/tenant/{globex.pk}/change/", data)
     assert response.status_code == 200
     assert "Exactly one domain must be primary" in response.content.decode()
