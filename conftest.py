@@ -141,3 +141,20 @@ def as_provider():
 
     with provider_context():
         yield
+
+
+@pytest.fixture
+def signed_in_client(host_client):
+    """``signed_in_client(tenant, email=…, is_tenant_admin=…)``: a client signed in as a new user of that tenant."""
+    from apps.accounts.services import user_create
+
+    def make(tenant, *, email: str | None = None, **flags):
+        host = f"{tenant.slug}.localhost" if not tenant.is_provider else "localhost"
+        with schema_context(tenant.schema_name):
+            user = user_create(email=email or f"user@{host}", password=None, **flags)
+            client = host_client(host)
+            client.force_login(user)
+        client.user = user
+        return client
+
+    return make

@@ -1,7 +1,7 @@
 """URLs of the provider host (the public schema): landing page, admin, API docs."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.tenancy.views import provider_landing
@@ -13,6 +13,7 @@ admin.site.index_title = "Provider administration"
 urlpatterns = [
     path("", provider_landing, name="provider-landing"),
     path("admin/", admin.site.urls),
+    path("", include("apps.accounts.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,12 +1,13 @@
 """URLs of every tenant host. No admin here: tenants never reach the provider admin."""
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.tenancy.views import tenant_landing
 
 urlpatterns = [
     path("", tenant_landing, name="tenant-landing"),
+    path("", include("apps.accounts.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -7,3 +7,20 @@ class AccountsConfig(AppConfig):
     name = "apps.accounts"
     label = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from apps.core import navigation
+        from apps.tenancy.provisioning import register_seeder
+
+        from .services import seed_first_admin
+
+        register_seeder("accounts.first_admin", seed_first_admin)
+        navigation.register(
+            navigation.MenuItem(
+                "accounts.password",
+                "Change password",
+                "accounts:password-change",
+                menu="user",
+                hosts=(navigation.TENANT, navigation.PROVIDER),
+            )
+        )

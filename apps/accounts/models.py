@@ -31,6 +31,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     display_name = models.CharField(max_length=150, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May sign in to the provider admin.")
+    is_tenant_admin = models.BooleanField(
+        default=False, help_text="Manages this tenant's users (until roles and policies replace this flag)."
+    )
     date_joined = models.DateTimeField(auto_now_add=True)
 
     objects = UserManager()

@@ -1,5 +1,6 @@
-"""Landing pages: the provider's on the base domain, each tenant's on its own host."""
+"""Landing pages: the provider's on the base domain; each tenant's dashboard on its own host (signed in)."""
 
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
@@ -22,6 +23,7 @@ def provider_landing(request):
 
 
 @require_safe
+@login_required
 def tenant_landing(request):
     # Read in tenant context, through row-level security: only this tenant's heartbeat is visible.
     heartbeat = heartbeat_of(request.tenant)

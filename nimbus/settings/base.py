@@ -72,12 +72,16 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.tenancy.context_processors.tenant",
+                "apps.core.context_processors.navigation",
             ],
         },
     }
 ]
 
 WSGI_APPLICATION = "nimbus.wsgi.application"
+LOGIN_URL = "accounts:sign-in"
+LOGIN_REDIRECT_URL = "/"
+PASSWORD_RESET_TIMEOUT = 3600
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -14,15 +14,23 @@ def test_provider_host_serves_the_provider_landing_page(host_client, provider):
     assert b"acme" not in response.content  # the tenant list is for signed-in staff only
 
 
-def test_tenant_host_serves_the_tenant_landing_page_with_its_name(host_client, acme):
-    response = host_client("acme.localhost").get("/")
-    assert response.status_code == 200
-    assert b"Acme Corporation" in response.content
+def test_tenant_host_sends_visitors_to_its_own_sign_in_page(host_client, acme):
+    response = host_client("acme.localhost").get("/", follow=True)
+    assert response.redirect_chain == [("/sign-in/?next=/", 302)]
+    assert b"Sign in to Acme Corporation" in response.content
     assert response.wsgi_request.tenant.schema_name == "t_acme"
 
 
-def test_sub_tenant_host_serves_its_own_page(host_client, acme_dev):
-    response = host_client("acme-dev.localhost:8000").get("/")
+def test_tenant_host_serves_the_dashboard_with_its_name_when_signed_in(signed_in_client, acme):
+    response = signed_in_client(acme).get("/")
+    assert response.status_code == 200
+    assert b"Acme Corporation" in response.content
+
+
+def test_sub_tenant_host_serves_its_own_page(signed_in_client, acme_dev):
+    client = signed_in_client(acme_dev)
+    client.defaults["HTTP_HOST"] = "acme-dev.localhost:8000"
+    response = client.get("/")
     assert response.status_code == 200
     assert b"Acme Development" in response.content
     assert b"Sub-tenant of Acme Corporation" in response.content
@@ -36,7 +44,7 @@ def test_unknown_or_foreign_host_gets_a_friendly_404(host_client, host):
 
 
 def test_host_names_are_case_insensitive(host_client, acme):
-    assert host_client("ACME.LocalHost").get("/").status_code == 200
+    assert b"Acme Corporation" in host_client("ACME.LocalHost").get("/sign-in/").content
 
 
 def test_suspended_tenant_gets_a_403_page_that_says_so(host_client, initech):

@@ -1,0 +1,18 @@
+"""Account pages, included by both the provider and the tenant URL confs."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("sign-in/", views.SignInView.as_view(), name="sign-in"),
+    path("sign-out/", views.SignOutView.as_view(), name="sign-out"),
+    path("account/password/", views.PasswordChangeView.as_view(), name="password-change"),
+    path("account/password/done/", views.PasswordChangeDoneView.as_view(), name="password-change-done"),
+    path("password-reset/", views.PasswordResetView.as_view(), name="password-reset"),
+    path("password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password-reset-done"),
+    path("password-reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password-reset-confirm"),
+    path("password-reset/complete/", views.PasswordResetCompleteView.as_view(), name="password-reset-complete"),
+]
