@@ -18,6 +18,7 @@ run: $(STAMP)
 	$(PY) -m nimbus.launcher
 
 test: $(STAMP)
+	bash scripts/ensure_chromium.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

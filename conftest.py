@@ -16,8 +16,20 @@ from django.db import connection, connections
 from django.test import Client
 from django_tenants.utils import schema_context
 
+# Committed with the session tenants, so servers running in other threads (the browser tests') see it.
+BROWSER_ADMIN = {"email": "admin@acme.localhost", "password": "nimbus-browser-test-password", "name": "Acme Admin"}
+
 SESSION_TENANTS = [
-    {"slug": "acme", "name": "Acme Corporation", "plan": "standard"},
+    {
+        "slug": "acme",
+        "name": "Acme Corporation",
+        "plan": "standard",
+        "options": {
+            "admin_email": BROWSER_ADMIN["email"],
+            "admin_password": BROWSER_ADMIN["password"],
+            "admin_name": BROWSER_ADMIN["name"],
+        },
+    },
     {"slug": "globex", "name": "Globex", "plan": "standard"},
     {"slug": "acme-dev", "name": "Acme Development", "plan": "starter", "parent": "acme"},
     {"slug": "initech", "name": "Initech", "plan": "starter", "suspend": True},
@@ -40,6 +52,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 kind=TenantKind.SUB_TENANT if parent else TenantKind.TENANT,
                 parent=parent,
                 plan=spec["plan"],
+                options=spec.get("options"),
             )
             if spec.get("suspend"):
                 services.tenant_suspend(tenant=tenant)
@@ -158,3 +171,61 @@ def signed_in_client(host_client):
         return client
 
     return make
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    """Playwright drives Debian's Chromium (installed by 'make test'); it never downloads a browser."""
+    return {
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def app_server(_app_server, django_db_blocker):
+    """The port of the running app server; its request threads may use the database during the test."""
+    with django_db_blocker.unblock():
+        yield _app_server
+
+
+@pytest.fixture(scope="session")
+def _app_server(django_db_setup):
+    """The whole Django app served over HTTP on a free port of 127.0.0.1, in threads of this process.
+
+    Unlike pytest-django's live_server it does not force a flushing transactional database, which would
+    wipe the session's tenants. It sees committed data only. Browsers reach tenants at
+    ``http://<slug>.localhost:<port>/`` (Chromium resolves ``*.localhost`` to loopback by itself).
+    """
+    import threading
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+    class OneRequestPerConnection(WSGIRequestHandler):
+        def handle_one_request(self):
+            super().handle_one_request()
+            # No keep-alive: each request thread ends, and closes its database connection, right away,
+            # instead of idling on a browser socket while the test database is being dropped.
+            self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), OneRequestPerConnection, allow_reuse_address=False)
+    server.set_app(WSGIHandler())
+    thread = threading.Thread(target=server.serve_forever, name="app-server", daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
