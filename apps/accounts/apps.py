@@ -24,3 +24,13 @@ class AccountsConfig(AppConfig):
                 hosts=(navigation.TENANT, navigation.PROVIDER),
             )
         )
+        navigation.register(
+            navigation.MenuItem(
+                "accounts.api_tokens",
+                "API tokens",
+                "accounts:api-tokens",
+                menu="user",
+                hosts=(navigation.TENANT, navigation.PROVIDER),
+                order=110,
+            )
+        )

@@ -1,13 +1,19 @@
-"""Writes to user accounts. (The full accounts capability arrives with its own issue.)"""
+"""Writes to user accounts and their personal API tokens."""
 
 from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 
-from .models import User
+from .models import ApiToken, User
 
 
 def user_create(
@@ -61,3 +67,53 @@ def seed_first_admin(*, tenant, options: dict) -> None:
             display_name=options.get("admin_name", ""),
             is_tenant_admin=True,
         )
+
+
+# --- Personal API tokens --------------------------------------------------------------------
+
+TOKEN_PREFIX = "nmb_"  # noqa: S105 - a label, not a secret
+MAX_TOKEN_DAYS = 366
+# Writing last_used_at on every request would turn each API read into a write; once a minute is enough.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_token_create(*, user: User, name: str, expires_in_days: int | None = None) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; return it and its plaintext, which is never stored or shown again."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError({"name": "Give the token a name of 1 to 100 characters."})
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
+        raise ValidationError({"expires_in_days": f"A token expires after 1 to {MAX_TOKEN_DAYS} days, or never."})
+    prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
+    token = ApiToken.objects.create(user=user, name=name, prefix=prefix, digest=_digest(secret), expires_at=expires_at)
+    return token, f"{TOKEN_PREFIX}{prefix}_{secret}"
+
+
+def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
+    if token.user_id != actor.pk:
+        raise ValidationError("You can only revoke your own tokens.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def api_token_authenticate(raw: str) -> User | None:
+    """The active user a presented token belongs to, or None for any malformed, unknown or unusable token."""
+    if not raw.startswith(TOKEN_PREFIX) or raw.count("_") < 2:
+        return None
+    prefix, _, secret = raw.removeprefix(TOKEN_PREFIX).partition("_")
+    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
+    now = timezone.now()
+    if token is None or not hmac.compare_digest(token.digest, _digest(secret)) or not token.is_usable(now):
+        return None
+    if not token.user.is_active:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

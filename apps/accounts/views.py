@@ -4,10 +4,18 @@ Django's auth views do the work; the tenant comes from the host, and with it
 the schema whose users, sessions and reset tokens are used.
 """
 
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
-from .forms import SignInForm
+from . import services
+from .forms import ApiTokenForm, SignInForm
+from .selectors import api_tokens_of
 from .tokens import password_reset_token
 
 
@@ -50,3 +58,35 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
+
+
+@never_cache
+@login_required
+def api_tokens(request):
+    """List the user's API tokens and create one; a new token's secret is shown on this response only."""
+    created = None
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, created = services.api_token_create(
+                user=request.user, name=form.cleaned_data["name"], expires_in_days=form.cleaned_data["expires_in_days"]
+            )
+            form = ApiTokenForm()
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+    return render(
+        request,
+        "accounts/api_tokens.html",
+        {"form": form, "tokens": api_tokens_of(request.user), "created": created},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, pk: int):
+    token = get_object_or_404(api_tokens_of(request.user), pk=pk)  # someone else's token is a 404
+    services.api_token_revoke(token=token, actor=request.user)
+    messages.success(request, f"Token '{token.name}' revoked.")
+    return redirect("accounts:api-tokens")

@@ -196,12 +196,14 @@ def test_sub_tenant_quota_raise_is_checked_against_the_parent(acme_dev):
 
 
 def _set_template_behind_accounts_migration():
-    """Make the template look as if it was built before accounts' first migration existed."""
+    """Make the template look as if it was built before the accounts app's migrations existed."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "DROP TABLE tenant_template.accounts_user_groups, tenant_template.accounts_user_user_permissions"
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'tenant_template' AND table_name LIKE 'accounts\\_%%'"
         )
-        cursor.execute("DROP TABLE tenant_template.accounts_user")
+        for (table,) in cursor.fetchall():
+            cursor.execute(f'DROP TABLE IF EXISTS tenant_template."{table}" CASCADE')
         # admin's migrations depend on the user model's, so a template this old lacks them too.
         cursor.execute("DELETE FROM tenant_template.django_migrations WHERE app IN ('accounts', 'admin')")
 
