@@ -12,6 +12,7 @@ class AccountsConfig(AppConfig):
         from apps.core import navigation
         from apps.tenancy.provisioning import register_seeder
 
+        from . import signals  # noqa: F401 - connects the session record receivers
         from .services import seed_first_admin
 
         register_seeder("accounts.first_admin", seed_first_admin)
@@ -32,5 +33,15 @@ class AccountsConfig(AppConfig):
                 menu="user",
                 hosts=(navigation.TENANT, navigation.PROVIDER),
                 order=110,
+            )
+        )
+        navigation.register(
+            navigation.MenuItem(
+                "accounts.sessions",
+                "Signed-in sessions",
+                "accounts:sessions",
+                menu="user",
+                hosts=(navigation.TENANT, navigation.PROVIDER),
+                order=120,
             )
         )

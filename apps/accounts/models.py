@@ -80,3 +80,24 @@ class ApiToken(models.Model):
 
     def is_usable(self, now) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class UserSession(models.Model):
+    """A signed-in session of a user, so people can see where they are signed in and end it.
+
+    Django's session table does not say whose a session is; this row does,
+    with where it came from. Deleting a session deletes its row and the
+    session itself.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.ip_address or '?'}"

@@ -8,12 +8,13 @@ import secrets
 from datetime import timedelta
 
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from .models import ApiToken, User
+from .models import ApiToken, User, UserSession
 
 
 def user_create(
@@ -117,3 +118,39 @@ def api_token_authenticate(raw: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+# --- Sessions -------------------------------------------------------------------------------
+
+
+def user_session_record(*, user: User, session_key: str, ip_address: str | None, user_agent: str) -> UserSession:
+    """Remember a new signed-in session of ``user`` (called when someone signs in)."""
+    record, _ = UserSession.objects.update_or_create(
+        session_key=session_key,
+        defaults={"user": user, "ip_address": ip_address or None, "user_agent": (user_agent or "")[:300]},
+    )
+    return record
+
+
+def user_session_rekey(*, old_key: str | None, new_key: str | None) -> None:
+    """Follow a session whose key was rotated (Django rotates it when the password changes)."""
+    if old_key and new_key and old_key != new_key:
+        UserSession.objects.filter(session_key=old_key).update(session_key=new_key)
+
+
+def user_session_forget(*, session_key: str) -> None:
+    """The session ended by signing out: drop its row."""
+    UserSession.objects.filter(session_key=session_key).delete()
+
+
+def user_sessions_revoke(*, user: User, session_keys: list[str] | None = None, keep: str | None = None) -> int:
+    """End ``user``'s sessions (the given ones, or all) except ``keep``; return how many were ended."""
+    records = UserSession.objects.filter(user=user)
+    if session_keys is not None:
+        records = records.filter(session_key__in=session_keys)
+    if keep:
+        records = records.exclude(session_key=keep)
+    keys = list(records.values_list("session_key", flat=True))
+    Session.objects.filter(session_key__in=keys).delete()
+    records.delete()
+    return len(keys)

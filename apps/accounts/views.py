@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from . import services
 from .forms import ApiTokenForm, SignInForm
-from .selectors import api_tokens_of
+from .selectors import api_tokens_of, sessions_of
 from .tokens import password_reset_token
 
 
@@ -27,11 +27,6 @@ class SignInView(auth_views.LoginView):
 
 class SignOutView(auth_views.LogoutView):
     next_page = reverse_lazy("accounts:sign-in")
-
-
-class PasswordChangeView(auth_views.PasswordChangeView):
-    template_name = "accounts/password_change.html"
-    success_url = reverse_lazy("accounts:password-change-done")
 
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
@@ -90,3 +85,35 @@ def api_token_revoke(request, pk: int):
     services.api_token_revoke(token=token, actor=request.user)
     messages.success(request, f"Token '{token.name}' revoked.")
     return redirect("accounts:api-tokens")
+
+
+@never_cache
+@login_required
+def sessions(request):
+    """Where the user is signed in; end one session, or every other one."""
+    current = request.session.session_key
+    if request.method == "POST":
+        if request.POST.get("all_others"):
+            ended = services.user_sessions_revoke(user=request.user, keep=current)
+        else:
+            # By row id: session keys are secrets and never leave the server. Another user's row is a 404.
+            pk = request.POST.get("session", "")
+            record = get_object_or_404(sessions_of(request.user), pk=int(pk) if pk.isdigit() else 0)
+            ended = services.user_sessions_revoke(user=request.user, session_keys=[record.session_key], keep=current)
+        messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")
+        return redirect("accounts:sessions")
+    return render(request, "accounts/sessions.html", {"sessions": sessions_of(request.user), "current": current})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:password-change-done")
+
+    def form_valid(self, form):
+        before = self.request.session.session_key
+        response = super().form_valid(form)  # rotates this session's key
+        after = self.request.session.session_key
+        services.user_session_rekey(old_key=before, new_key=after)
+        # A new password ends every other session, and with them their records.
+        services.user_sessions_revoke(user=form.user, keep=after)
+        return response
