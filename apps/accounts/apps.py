@@ -16,32 +16,14 @@ class AccountsConfig(AppConfig):
         from .services import seed_first_admin
 
         register_seeder("accounts.first_admin", seed_first_admin)
-        navigation.register(
-            navigation.MenuItem(
-                "accounts.password",
-                "Change password",
-                "accounts:password-change",
-                menu="user",
-                hosts=(navigation.TENANT, navigation.PROVIDER),
+        account_pages = [
+            ("accounts.password", "Change password", "accounts:password-change"),
+            ("accounts.api_tokens", "API tokens", "accounts:api-tokens"),
+            ("accounts.sessions", "Signed-in sessions", "accounts:sessions"),
+        ]
+        for order, (key, label, url_name) in enumerate(account_pages, start=100):
+            navigation.register(
+                navigation.MenuItem(
+                    key, label, url_name, menu="user", hosts=(navigation.TENANT, navigation.PROVIDER), order=order
+                )
             )
-        )
-        navigation.register(
-            navigation.MenuItem(
-                "accounts.api_tokens",
-                "API tokens",
-                "accounts:api-tokens",
-                menu="user",
-                hosts=(navigation.TENANT, navigation.PROVIDER),
-                order=110,
-            )
-        )
-        navigation.register(
-            navigation.MenuItem(
-                "accounts.sessions",
-                "Signed-in sessions",
-                "accounts:sessions",
-                menu="user",
-                hosts=(navigation.TENANT, navigation.PROVIDER),
-                order=120,
-            )
-        )
