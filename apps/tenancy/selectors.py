@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet, Sum
 
+from . import routing_cache
 from .context import provider_context
 from .models import Domain, Tenant, TenantHeartbeat, TenantKind, TenantStatus
 from .plans import QUOTA_FIELDS
@@ -13,9 +14,22 @@ from .plans import QUOTA_FIELDS
 
 def tenant_for_host(hostname: str) -> Tenant | None:
     """The tenant a host name routes to (with its parent loaded for the effective status), or None."""
+    hostname = hostname.lower()
+    tenant = routing_cache.get(hostname)
+    if tenant is None:
+        with provider_context():
+            domain = Domain.objects.select_related("tenant", "tenant__parent").filter(domain=hostname).first()
+        if domain is None:
+            return None
+        tenant = domain.tenant
+        routing_cache.put(hostname, tenant)
+    return tenant
+
+
+def hosts_routed_by(tenant: Tenant) -> list[str]:
+    """Every host whose routing depends on ``tenant``: its own domains and its sub-tenants'."""
     with provider_context():
-        domain = Domain.objects.select_related("tenant", "tenant__parent").filter(domain=hostname.lower()).first()
-    return domain.tenant if domain else None
+        return list(Domain.objects.filter(Q(tenant=tenant) | Q(tenant__parent=tenant)).values_list("domain", flat=True))
 
 
 def tenant_by_slug(slug: str) -> Tenant | None:

@@ -24,12 +24,12 @@ from django_tenants.utils import (
     tenant_context,
 )
 
-from . import schemas
+from . import routing_cache, schemas
 from .context import provider_context
 from .models import Domain, Tenant, TenantHeartbeat, TenantKind, TenantStatus
 from .plans import PLANS, QUOTA_FIELDS
 from .provisioning import run_seeders
-from .selectors import provider_get, quota_remaining, tenant_by_schema
+from .selectors import hosts_routed_by, provider_get, quota_remaining, tenant_by_schema
 
 logger = logging.getLogger(__name__)
 
@@ -351,6 +351,7 @@ def tenant_update(
         for field, value in requested.items():
             setattr(tenant, field, value)
         tenant.save()
+        routing_cache.forget_on_commit(hosts_routed_by(tenant))
     return tenant
 
 
@@ -369,6 +370,7 @@ def _lock_for_change(tenant: Tenant) -> Tenant:
 
 
 def _set_status(tenant: Tenant, status: str) -> Tenant:
+    routing_cache.forget_on_commit(hosts_routed_by(tenant))
     tenant.status = status
     tenant.status_changed_at = timezone.now()
     tenant.save(update_fields=["status", "status_changed_at", "updated_at"])
@@ -418,6 +420,7 @@ def tenant_delete(*, tenant: Tenant) -> None:
         if tenant.children.exists():
             raise ValidationError(f"Delete the sub-tenants of '{tenant.slug}' first.")
         slug = tenant.slug
+        routing_cache.forget_on_commit(hosts_routed_by(tenant))
         tenant.delete(force_drop=True)
     logger.info("tenant deleted", extra={"tenant": slug})
 
@@ -442,6 +445,7 @@ def domain_update(*, domain: Domain, new_domain: str | None = None, is_primary: 
             new_domain = validate_domain(new_domain)
             if Domain.objects.filter(domain=new_domain).exclude(pk=domain.pk).exists():
                 raise ValidationError({"domain": f"'{new_domain}' is already in use."})
+            routing_cache.forget_on_commit([domain.domain])
             domain.domain = new_domain
         if is_primary is not None:
             if not is_primary and domain.is_primary:
@@ -456,6 +460,7 @@ def domain_remove(*, domain: Domain) -> None:
         domain = Domain.objects.select_for_update().get(pk=domain.pk)
         if domain.is_primary:
             raise ValidationError({"domain": "The primary domain cannot be removed; make another one primary first."})
+        routing_cache.forget_on_commit([domain.domain])
         domain.delete()
 
 

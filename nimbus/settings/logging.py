@@ -36,6 +36,8 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": NIMBUS_LOG_LEVEL},
     "loggers": {
+        # Replace Django's own console handler (it would print every django.* record a second time).
+        "django": {"handlers": ["console"], "level": NIMBUS_LOG_LEVEL, "propagate": False},
         "django.db.backends": {"level": "INFO"},
         "pgserver": {"level": "WARNING"},
         "temporalio": {"level": "WARNING"},

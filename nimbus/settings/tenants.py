@@ -51,5 +51,8 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_LIMIT_SET_CALLS = True
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 
+# How long a host → tenant routing decision is cached (0: not cached). Services forget changed hosts at once.
+NIMBUS_ROUTING_CACHE_SECONDS = read_int("NIMBUS_ROUTING_CACHE_SECONDS", 60, minimum=0, maximum=3600)
+
 # Copies of the template kept ready, so that provisioning renames one instead of cloning.
 NIMBUS_SPARE_SCHEMAS = read_int("NIMBUS_SPARE_SCHEMAS", 2, minimum=0, maximum=50)

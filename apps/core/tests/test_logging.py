@@ -18,11 +18,9 @@ def json_log():
     from nimbus.settings.logging import LOGGING
 
     stream = io.StringIO()
-    config = {
-        **LOGGING,
-        "handlers": {"capture": {**LOGGING["handlers"]["console"], "formatter": "json", "stream": stream}},
-        "root": {"handlers": ["capture"], "level": "INFO"},
-    }
+    # The same configuration, with its console handler writing JSON into a buffer.
+    console = {**LOGGING["handlers"]["console"], "formatter": "json", "stream": stream}
+    config = {**LOGGING, "handlers": {"console": console}, "root": {"handlers": ["console"], "level": "INFO"}}
     logging.config.dictConfig(config)
     yield stream
     logging.config.dictConfig(settings.LOGGING)
