@@ -17,6 +17,7 @@ class AccountsConfig(AppConfig):
 
         register_seeder("accounts.first_admin", seed_first_admin)
         account_pages = [
+            ("accounts.profile", "Profile", "accounts:profile"),
             ("accounts.password", "Change password", "accounts:password-change"),
             ("accounts.api_tokens", "API tokens", "accounts:api-tokens"),
             ("accounts.sessions", "Signed-in sessions", "accounts:sessions"),

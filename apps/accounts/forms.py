@@ -27,3 +27,12 @@ class ApiTokenForm(forms.Form):
         initial=90,
         required=False,
     )
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(
+        label="Name",
+        max_length=150,
+        required=False,
+        help_text="How Nimbus shows you to others; leave empty to use your email.",
+    )

@@ -54,6 +54,16 @@ def user_create(
     return user
 
 
+def user_update_profile(*, user: User, display_name: str) -> User:
+    """What a person may change about themselves (email and flags are an administrator's business)."""
+    display_name = (display_name or "").strip()
+    if len(display_name) > 150:
+        raise ValidationError({"display_name": "The name may be at most 150 characters."})
+    user.display_name = display_name
+    user.save(update_fields=["display_name"])
+    return user
+
+
 def seed_first_admin(*, tenant, options: dict) -> None:
     """Provisioning seeder: the tenant's first administrator, when ``admin_email`` is given.
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("sign-out/", views.SignOutView.as_view(), name="sign-out"),
     path("account/password/", views.PasswordChangeView.as_view(), name="password-change"),
     path("account/password/done/", views.PasswordChangeDoneView.as_view(), name="password-change-done"),
+    path("account/", views.profile, name="profile"),
     path("account/sessions/", views.sessions, name="sessions"),
     path("account/tokens/", views.api_tokens, name="api-tokens"),
     path("account/tokens/<int:pk>/revoke/", views.api_token_revoke, name="api-token-revoke"),

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import services
-from .forms import ApiTokenForm, SignInForm
+from .forms import ApiTokenForm, ProfileForm, SignInForm
 from .selectors import api_tokens_of, sessions_of
 from .tokens import password_reset_token
 
@@ -117,3 +117,18 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         # A new password ends every other session, and with them their records.
         services.user_sessions_revoke(user=form.user, keep=after)
         return response
+
+
+@login_required
+def profile(request):
+    """The signed-in user's own details."""
+    form = ProfileForm(request.POST or None, initial={"display_name": request.user.display_name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_update_profile(user=request.user, display_name=form.cleaned_data["display_name"])
+        except ValidationError as error:
+            form.add_error("display_name", error.message_dict.get("display_name", error.messages))
+        else:
+            messages.success(request, "Profile saved.")
+            return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form}, status=400 if form.errors else 200)

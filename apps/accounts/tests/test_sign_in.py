@@ -178,3 +178,20 @@ def test_seed_demo_creates_the_demo_admins_once(monkeypatch, acme, acme_dev):
     for tenant, email in ((acme, "admin@acme.localhost"), (acme_dev, "admin@acme-dev.localhost")):
         with schema_context(tenant.schema_name):
             assert User.objects.get(email=email).is_tenant_admin
+
+
+def test_profile_shows_the_account_and_saves_the_name(signed_in_client, acme):
+    client = signed_in_client(acme, email="pat@acme.test")
+    page = client.get("/account/").content.decode()
+    assert "pat@acme.test" in page and "Acme Corporation" in page
+    assert client.post("/account/", {"display_name": "  Pat Doe "}).status_code == 302
+    with schema_context(acme.schema_name):
+        assert User.objects.get(email="pat@acme.test").display_name == "Pat Doe"
+    too_long = client.post("/account/", {"display_name": "x" * 151})
+    assert too_long.status_code == 400
+    assert "at most 150 characters" in too_long.content.decode()
+
+
+def test_profile_needs_a_signed_in_user(host_client, acme):
+    response = host_client("acme.localhost").get("/account/")
+    assert response.status_code == 302 and response["Location"].startswith("/sign-in/")
