@@ -30,7 +30,12 @@ SESSION_TENANTS = [
             "admin_name": BROWSER_ADMIN["name"],
         },
     },
-    {"slug": "globex", "name": "Globex", "plan": "standard"},
+    {
+        "slug": "globex",
+        "name": "Globex",
+        "plan": "standard",
+        "options": {"admin_email": "admin@globex.localhost", "admin_password": BROWSER_ADMIN["password"]},
+    },
     {"slug": "acme-dev", "name": "Acme Development", "plan": "starter", "parent": "acme"},
     {"slug": "initech", "name": "Initech", "plan": "starter", "suspend": True},
 ]
@@ -229,3 +234,35 @@ def _app_server(django_db_setup):
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def committed_session():
+    """``committed_session(tenant, email)``: the key of a committed session of that session-level user.
+
+    Written on a connection of its own, so that servers and consumers running in other threads,
+    which see committed data only, find it.
+    """
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from apps.accounts.models import User
+
+    def create(tenant, email: str) -> str:
+        def in_thread() -> str:
+            try:
+                with schema_context(tenant.schema_name):
+                    user = User.objects.get(email=email)
+                    store = SessionStore()
+                    store[SESSION_KEY] = str(user.pk)
+                    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+                    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+                    store.create()
+                    return store.session_key
+            finally:
+                connections.close_all()
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(in_thread).result(timeout=30)
+
+    return create

@@ -14,13 +14,16 @@ def _tenant_summary() -> dict:
 
 
 class TenantPresenceConsumer(AsyncJsonWebsocketConsumer):
-    """``/ws/tenant/``: says which tenant the socket reached and relays that tenant's broadcasts.
+    """``/ws/tenant/``: for a signed-in user, says which tenant the socket reached and relays its broadcasts.
 
     Proves the websocket path keeps tenant context: the Host header picks
     the tenant, database calls run in its schema, and the group is its own.
     """
 
     async def connect(self):
+        if not self.scope["user"].is_authenticated:
+            await self.close(code=4401)  # signed-in users of this tenant only
+            return
         self.schema_name = self.scope["schema_name"]
         self.group = tenant_group(self.schema_name, "broadcast")
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -29,7 +32,8 @@ class TenantPresenceConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "hello", "tenant": self.scope["tenant"].slug, **summary})
 
     async def disconnect(self, code):
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         # Clients only listen; anything they send is answered with an error, not relayed.

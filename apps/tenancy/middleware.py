@@ -8,15 +8,19 @@ websockets read the Host header with the same function.
 
 from __future__ import annotations
 
+from http.cookies import SimpleCookie
+from importlib import import_module
 from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.db import connection
+from django.http import HttpRequest
 from django.http.request import split_domain_port, validate_host
 from django.template.response import TemplateResponse
 from django_tenants.middleware.main import TenantMainMiddleware
-from django_tenants.utils import remove_www
+from django_tenants.utils import remove_www, schema_context
 
 from .models import TenantStatus
 from .realtime import release_connections
@@ -69,8 +73,10 @@ class TenantWebsocketMiddleware:
     names an active tenant and its Origin is that same host (every tenant host
     is an allowed host, so the usual allowed-hosts origin check would let one
     tenant's page open another tenant's socket). Consumers get
-    ``scope["tenant"]`` and ``scope["schema_name"]`` and must open the schema in
-    each database call (``apps.tenancy.realtime.tenant_database_sync_to_async``).
+    ``scope["tenant"]``, ``scope["schema_name"]`` and ``scope["user"]`` (from the
+    session cookie, read in the tenant's schema; anonymous without one), and
+    must open the schema in each database call
+    (``apps.tenancy.realtime.tenant_database_sync_to_async``).
     """
 
     def __init__(self, inner):
@@ -84,7 +90,10 @@ class TenantWebsocketMiddleware:
         if tenant is None or tenant.effective_status() != TenantStatus.ACTIVE:
             await self._reject(receive, send)
             return
-        scope = dict(scope, tenant=tenant, schema_name=tenant.schema_name)
+        cookies = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1"))
+        session_key = cookies[settings.SESSION_COOKIE_NAME].value if settings.SESSION_COOKIE_NAME in cookies else ""
+        user = await self._user(tenant.schema_name, session_key)
+        scope = dict(scope, tenant=tenant, schema_name=tenant.schema_name, user=user)
         return await self.inner(scope, receive, send)
 
     @staticmethod
@@ -92,6 +101,19 @@ class TenantWebsocketMiddleware:
     def _resolve(hostname: str):
         try:
             return tenant_for_host(hostname)
+        finally:
+            release_connections()
+
+    @staticmethod
+    @database_sync_to_async
+    def _user(schema_name: str, session_key: str):
+        """The session's user, looked up in the tenant's own schema (sessions and users are per tenant)."""
+        try:
+            with schema_context(schema_name):
+                request = HttpRequest()
+                request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key or None)
+                # Django's own check: the user exists, is active, and the session's password hash still matches.
+                return get_user(request)
         finally:
             release_connections()
 

@@ -129,20 +129,37 @@ def test_heartbeat_pages_through_tenants_and_continues_as_new(acme, globex, init
     assert all(after[slug] == before.get(slug, 0) + 1 for slug in ("acme", "acme-dev", "globex"))
 
 
-# --- Channels -------------------------------------------------------------------------------
+# --- Channels ---
 
 
-def _socket(host: str) -> WebsocketCommunicator:
+@pytest.mark.parametrize("who", ["anonymous", "acme session on globex"])
+def test_websocket_needs_a_session_of_the_hosts_own_tenant(run_async, committed_session, acme, globex, who):
+    key = "" if who == "anonymous" else committed_session(acme, "admin@acme.localhost")
+
+    async def scenario():
+        socket = _socket("globex.localhost", key)
+        connected, code = await socket.connect()
+        await socket.disconnect()
+        return connected, code
+
+    assert run_async(scenario) == (False, 4401)
+
+
+def _socket(host: str, session_key: str = "") -> WebsocketCommunicator:
     from nimbus.asgi import application
 
-    return WebsocketCommunicator(
-        application, "/ws/tenant/", headers=[(b"host", host.encode()), (b"origin", f"http://{host}".encode())]
-    )
+    headers = [(b"host", host.encode()), (b"origin", f"http://{host}".encode())]
+    if session_key:
+        headers.append((b"cookie", f"sessionid={session_key}".encode()))
+    return WebsocketCommunicator(application, "/ws/tenant/", headers=headers)
 
 
-def test_websocket_resolves_tenant_from_host_and_keeps_groups_apart(run_async, acme, globex):
+def test_websocket_resolves_tenant_from_host_and_keeps_groups_apart(run_async, committed_session, acme, globex):
+    acme_key = committed_session(acme, "admin@acme.localhost")
+    globex_key = committed_session(globex, "admin@globex.localhost")
+
     async def scenario():
-        acme_socket, globex_socket = _socket("acme.localhost"), _socket("globex.localhost")
+        acme_socket, globex_socket = _socket("acme.localhost", acme_key), _socket("globex.localhost", globex_key)
         assert (await acme_socket.connect())[0]
         assert (await globex_socket.connect())[0]
         hello_acme = await acme_socket.receive_json_from(timeout=5)
