@@ -195,3 +195,9 @@ def test_profile_shows_the_account_and_saves_the_name(signed_in_client, acme):
 def test_profile_needs_a_signed_in_user(host_client, acme):
     response = host_client("acme.localhost").get("/account/")
     assert response.status_code == 302 and response["Location"].startswith("/sign-in/")
+
+
+def test_password_rules_are_listed_as_html_not_escaped(signed_in_client, acme):
+    page = signed_in_client(acme).get("/account/password/").content.decode()
+    assert "<li>Your password must contain at least 12 characters.</li>" in page
+    assert "&lt;li&gt;" not in page

@@ -17,6 +17,11 @@ def staff_client(host_client, provider):
     return client
 
 
+def post_add_form(client, **fields):
+    """Submit the admin's 'add tenant' form; a tenant unless ``kind`` says otherwise, on the standard plan."""
+    return client.post("/admin/tenancy/tenant/add/", {"kind": "tenant", "plan": "standard", **fields})
+
+
 def change_data(tenant, *, keep_primary: bool = True, extra_domains=(), **fields) -> dict:
     """POST data for the tenant's change page: its current values, the given changes, its domains inline."""
     domain = tenant.domains.get()
@@ -52,16 +57,7 @@ def test_changelist_shows_the_tenant_tree(staff_client):
 
 
 def test_adding_a_tenant_provisions_it(staff_client):
-    response = staff_client.post(
-        "/admin/tenancy/tenant/add/",
-        {
-            "name": "Wayne Enterprises",
-            "slug": "wayne",
-            "kind": "tenant",
-            "plan": "standard",
-            "domain": "",
-        },
-    )
+    response = post_add_form(staff_client, name="Wayne Enterprises", slug="wayne", domain="")
     assert response.status_code == 302, response.content.decode()[:2000]
     tenant = Tenant.objects.get(slug="wayne")
     assert schema_exists("t_wayne")
@@ -69,16 +65,8 @@ def test_adding_a_tenant_provisions_it(staff_client):
 
 
 def test_adding_a_sub_tenant_over_quota_shows_the_error_on_the_form(staff_client, acme):
-    response = staff_client.post(
-        "/admin/tenancy/tenant/add/",
-        {
-            "name": "Acme Huge",
-            "slug": "acme-huge",
-            "kind": "sub_tenant",
-            "parent": acme.pk,
-            "plan": "standard",
-            "max_users": "1000",
-        },
+    response = post_add_form(
+        staff_client, name="Acme Huge", slug="acme-huge", kind="sub_tenant", parent=acme.pk, max_users="1000"
     )
     assert response.status_code == 200
     assert "exceeds what" in response.content.decode()
@@ -86,15 +74,7 @@ def test_adding_a_sub_tenant_over_quota_shows_the_error_on_the_form(staff_client
 
 
 def test_reserved_slug_is_refused_on_the_form(staff_client):
-    response = staff_client.post(
-        "/admin/tenancy/tenant/add/",
-        {
-            "name": "Admin",
-            "slug": "admin",
-            "kind": "tenant",
-            "plan": "standard",
-        },
-    )
+    response = post_add_form(staff_client, name="Admin", slug="admin")
     assert response.status_code == 200
     assert "is reserved" in response.content.decode()
 
@@ -157,15 +137,6 @@ def test_change_rejected_for_an_inline_error_saves_nothing(staff_client, globex)
 
 
 def test_out_of_range_quota_is_a_form_error_not_a_crash(staff_client):
-    response = staff_client.post(
-        "/admin/tenancy/tenant/add/",
-        {
-            "name": "Huge",
-            "slug": "huge",
-            "kind": "tenant",
-            "plan": "standard",
-            "max_cis": "99999999999",
-        },
-    )
+    response = post_add_form(staff_client, name="Huge", slug="huge", max_cis="99999999999")
     assert response.status_code == 200
     assert "from 0 to 2147483647" in response.content.decode()
