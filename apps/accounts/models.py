@@ -1,6 +1,7 @@
 """Users. Each schema (the provider's public one and every tenant's) has its own table of them."""
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -35,6 +36,18 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=False, help_text="Manages this tenant's users (until roles and policies replace this flag)."
     )
     date_joined = models.DateTimeField(auto_now_add=True)
+    password_changed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the password was last set; the tenant's maximum age counts from here."
+    )
+    tokens_valid_after = models.DateTimeField(
+        null=True, blank=True, help_text="Access tokens issued before this moment are refused (set on sign-out everywhere)."
+    )
+    # A delegated account stands in, in this schema, for a person whose own ("home") account lives in
+    # another schema: provider staff in public, or an administrator of the parent tenant.
+    is_delegated = models.BooleanField(default=False)
+    home_schema = models.CharField(max_length=63, blank=True, help_text="Schema of the home account.")
+    home_user_id = models.BigIntegerField(null=True, blank=True, help_text="Id of the home account in its schema.")
+    home_email = models.EmailField(max_length=254, blank=True, help_text="Email of the home account, for display.")
 
     objects = UserManager()
 
@@ -42,7 +55,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     EMAIL_FIELD = "email"
 
     class Meta:
-        constraints = [models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique")]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.UniqueConstraint(
+                fields=["home_schema", "home_user_id"],
+                condition=models.Q(is_delegated=True),
+                name="accounts_user_one_delegate_per_home_account",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_delegated=False) | (models.Q(home_user_id__isnull=False) & ~models.Q(home_schema="")),
+                name="accounts_user_delegate_has_home",
+            ),
+        ]
         ordering = ["email"]
 
     def __str__(self) -> str:
@@ -101,3 +125,54 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.ip_address or '?'}"
+
+
+class PasswordHistory(models.Model):
+    """A password hash a user had, so the tenant's policy can refuse re-using the last N."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "password history"
+
+
+class AccountPolicy(models.Model):
+    """Password and session rules of one schema (one row, created with defaults on first read)."""
+
+    SINGLETON_ID = 1
+
+    min_password_length = models.PositiveSmallIntegerField(
+        default=12, validators=[MinValueValidator(8), MaxValueValidator(128)]
+    )
+    password_history_count = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MaxValueValidator(24)],
+        help_text="How many previous passwords may not be used again (0: no check).",
+    )
+    password_max_age_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="Days after which a password must be changed (empty: never).",
+    )
+    session_idle_minutes = models.PositiveIntegerField(
+        default=8 * 60,
+        validators=[MinValueValidator(5), MaxValueValidator(30 * 24 * 60)],
+        help_text="A session without activity for this long ends.",
+    )
+    session_absolute_hours = models.PositiveIntegerField(
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(90 * 24)],
+        help_text="A session ends this long after sign-in, active or not.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "account policy"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="accounts_accountpolicy_singleton")]
+
+    def __str__(self) -> str:
+        return "Account policy"

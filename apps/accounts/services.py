@@ -153,6 +153,18 @@ def user_session_forget(*, session_key: str) -> None:
     UserSession.objects.filter(session_key=session_key).delete()
 
 
+def user_credentials_revoke(*, user: User, keep_session: str | None = None) -> None:
+    """Sign ``user`` out everywhere: end their sessions (but ``keep_session``) and refuse their issued JWTs.
+
+    Called when a password changes, a user is disabled or asks to be signed out
+    everywhere. Access tokens issued before now stop working at once; refresh
+    tokens are blacklisted.
+    """
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(tokens_valid_after=timezone.now())
+        user_sessions_revoke(user=user, keep=keep_session)
+
+
 def user_sessions_revoke(*, user: User, session_keys: list[str] | None = None, keep: str | None = None) -> int:
     """End ``user``'s sessions (the given ones, or all) except ``keep``; return how many were ended."""
     records = UserSession.objects.filter(user=user)

@@ -1,6 +1,6 @@
 """django-tenants: which apps live in the public schema, which in every tenant schema.
 
-Realm model: accounts, auth and sessions are in both lists, so every tenant
+Realm model: accounts, auth, sessions, the JWT blacklist and axes' lockout records are in both lists, so every tenant
 schema has its own users and sessions, and the provider's staff live in
 ``public``. The admin exists only in ``public`` (the provider host).
 """
@@ -27,6 +27,8 @@ SHARED_APPS = [
     "django_tables2",
     "django_htmx",
     "django_guid",
+    "rest_framework_simplejwt.token_blacklist",
+    "axes",
 ]
 
 TENANT_APPS = [
@@ -34,6 +36,9 @@ TENANT_APPS = [
     "django.contrib.auth",
     "apps.accounts",
     "django.contrib.sessions",
+    # Refresh-token blacklist and sign-in lockout records belong to the realm they protect.
+    "rest_framework_simplejwt.token_blacklist",
+    "axes",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
