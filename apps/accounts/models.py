@@ -40,7 +40,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         null=True, blank=True, help_text="When the password was last set; the tenant's maximum age counts from here."
     )
     tokens_valid_after = models.DateTimeField(
-        null=True, blank=True, help_text="Access tokens issued before this moment are refused (set on sign-out everywhere)."
+        null=True,
+        blank=True,
+        help_text="Access tokens issued before this moment are refused (set on sign-out everywhere).",
     )
     # A delegated account stands in, in this schema, for a person whose own ("home") account lives in
     # another schema: provider staff in public, or an administrator of the parent tenant.
@@ -63,7 +65,8 @@ class User(AbstractBaseUser, PermissionsMixin):
                 name="accounts_user_one_delegate_per_home_account",
             ),
             models.CheckConstraint(
-                condition=models.Q(is_delegated=False) | (models.Q(home_user_id__isnull=False) & ~models.Q(home_schema="")),
+                condition=models.Q(is_delegated=False)
+                | (models.Q(home_user_id__isnull=False) & ~models.Q(home_schema="")),
                 name="accounts_user_delegate_has_home",
             ),
         ]
@@ -137,6 +140,9 @@ class PasswordHistory(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "password history"
+
+    def __str__(self) -> str:
+        return f"password of {self.user_id} set {self.created_at:%Y-%m-%d}"
 
 
 class AccountPolicy(models.Model):

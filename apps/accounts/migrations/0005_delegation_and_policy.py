@@ -7,85 +7,154 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_user_sessions'),
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("accounts", "0004_user_sessions"),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AccountPolicy',
+            name="AccountPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('min_password_length', models.PositiveSmallIntegerField(default=12, validators=[django.core.validators.MinValueValidator(8), django.core.validators.MaxValueValidator(128)])),
-                ('password_history_count', models.PositiveSmallIntegerField(default=5, help_text='How many previous passwords may not be used again (0: no check).', validators=[django.core.validators.MaxValueValidator(24)])),
-                ('password_max_age_days', models.PositiveSmallIntegerField(blank=True, help_text='Days after which a password must be changed (empty: never).', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3650)])),
-                ('session_idle_minutes', models.PositiveIntegerField(default=480, help_text='A session without activity for this long ends.', validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(43200)])),
-                ('session_absolute_hours', models.PositiveIntegerField(default=24, help_text='A session ends this long after sign-in, active or not.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(2160)])),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "min_password_length",
+                    models.PositiveSmallIntegerField(
+                        default=12,
+                        validators=[
+                            django.core.validators.MinValueValidator(8),
+                            django.core.validators.MaxValueValidator(128),
+                        ],
+                    ),
+                ),
+                (
+                    "password_history_count",
+                    models.PositiveSmallIntegerField(
+                        default=5,
+                        help_text="How many previous passwords may not be used again (0: no check).",
+                        validators=[django.core.validators.MaxValueValidator(24)],
+                    ),
+                ),
+                (
+                    "password_max_age_days",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="Days after which a password must be changed (empty: never).",
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(3650),
+                        ],
+                    ),
+                ),
+                (
+                    "session_idle_minutes",
+                    models.PositiveIntegerField(
+                        default=480,
+                        help_text="A session without activity for this long ends.",
+                        validators=[
+                            django.core.validators.MinValueValidator(5),
+                            django.core.validators.MaxValueValidator(43200),
+                        ],
+                    ),
+                ),
+                (
+                    "session_absolute_hours",
+                    models.PositiveIntegerField(
+                        default=24,
+                        help_text="A session ends this long after sign-in, active or not.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(2160),
+                        ],
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name_plural': 'account policy',
+                "verbose_name_plural": "account policy",
             },
         ),
         migrations.CreateModel(
-            name='PasswordHistory',
+            name="PasswordHistory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("password", models.CharField(max_length=128)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name_plural': 'password history',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name_plural": "password history",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='user',
-            name='home_email',
-            field=models.EmailField(blank=True, help_text='Email of the home account, for display.', max_length=254),
+            model_name="user",
+            name="home_email",
+            field=models.EmailField(blank=True, help_text="Email of the home account, for display.", max_length=254),
         ),
         migrations.AddField(
-            model_name='user',
-            name='home_schema',
-            field=models.CharField(blank=True, help_text='Schema of the home account.', max_length=63),
+            model_name="user",
+            name="home_schema",
+            field=models.CharField(blank=True, help_text="Schema of the home account.", max_length=63),
         ),
         migrations.AddField(
-            model_name='user',
-            name='home_user_id',
-            field=models.BigIntegerField(blank=True, help_text='Id of the home account in its schema.', null=True),
+            model_name="user",
+            name="home_user_id",
+            field=models.BigIntegerField(blank=True, help_text="Id of the home account in its schema.", null=True),
         ),
         migrations.AddField(
-            model_name='user',
-            name='is_delegated',
+            model_name="user",
+            name="is_delegated",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='user',
-            name='password_changed_at',
-            field=models.DateTimeField(blank=True, help_text="When the password was last set; the tenant's maximum age counts from here.", null=True),
+            model_name="user",
+            name="password_changed_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When the password was last set; the tenant's maximum age counts from here.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='tokens_valid_after',
-            field=models.DateTimeField(blank=True, help_text='Access tokens issued before this moment are refused (set on sign-out everywhere).', null=True),
+            model_name="user",
+            name="tokens_valid_after",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Access tokens issued before this moment are refused (set on sign-out everywhere).",
+                null=True,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_delegated', True)), fields=('home_schema', 'home_user_id'), name='accounts_user_one_delegate_per_home_account'),
+            model_name="user",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_delegated", True)),
+                fields=("home_schema", "home_user_id"),
+                name="accounts_user_one_delegate_per_home_account",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(('is_delegated', False), models.Q(('home_user_id__isnull', False), models.Q(('home_schema', ''), _negated=True)), _connector='OR'), name='accounts_user_delegate_has_home'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("is_delegated", False),
+                    models.Q(("home_user_id__isnull", False), models.Q(("home_schema", ""), _negated=True)),
+                    _connector="OR",
+                ),
+                name="accounts_user_delegate_has_home",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accountpolicy',
-            constraint=models.CheckConstraint(condition=models.Q(('id', 1)), name='accounts_accountpolicy_singleton'),
+            model_name="accountpolicy",
+            constraint=models.CheckConstraint(condition=models.Q(("id", 1)), name="accounts_accountpolicy_singleton"),
         ),
         migrations.AddField(
-            model_name='passwordhistory',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='password_history', to=settings.AUTH_USER_MODEL),
+            model_name="passwordhistory",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="password_history",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
     ]
