@@ -1,9 +1,18 @@
-"""Provider staff accounts in the Django admin (public schema only)."""
+"""Provider staff accounts in the Django admin (public schema only), and the tenant admin's "Open tenant"."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path
 
+from apps.core.errors import describe_validation_error
+from apps.tenancy.admin import TenantAdmin
+from apps.tenancy.models import Tenant
+
+from . import delegation
 from .models import User
 
 
@@ -35,3 +44,55 @@ class UserAdmin(DjangoUserAdmin):
     ]
     readonly_fields = ["last_login", "date_joined"]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+
+class DelegatingTenantAdmin(TenantAdmin):
+    """The tenant admin plus "Open tenant": provider staff enter a tenant as a delegated account.
+
+    Registered here rather than in ``tenancy`` because tenancy sits below
+    accounts and must not know about users.
+    """
+
+    actions = [*TenantAdmin.actions, "open_tenant"]
+    change_form_template = "admin/tenancy/tenant/change_form_with_open.html"
+
+    def get_urls(self):
+        opens = [
+            path(
+                "<int:tenant_id>/open/",
+                self.admin_site.admin_view(self.open_view),
+                name="tenancy_tenant_open",
+            )
+        ]
+        return opens + super().get_urls()
+
+    def open_view(self, request, tenant_id: int):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        tenant = get_object_or_404(Tenant.objects.select_related("parent"), pk=tenant_id)
+        return self._redirect_into(request, tenant)
+
+    @admin.action(description="Open the selected tenant as a delegated account")
+    def open_tenant(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one tenant to open.", messages.ERROR)
+            return None
+        return self._redirect_into(request, queryset.select_related("parent").get())
+
+    def _redirect_into(self, request, tenant: Tenant):
+        try:
+            url = delegation.delegation_link_create(
+                home_user=request.user,
+                home_tenant=request.tenant,
+                target=tenant,
+                scheme=request.scheme,
+                port=request.get_port(),
+            )
+        except ValidationError as error:
+            self.message_user(request, describe_validation_error(error), messages.ERROR)
+            return redirect("admin:tenancy_tenant_changelist")
+        return HttpResponseRedirect(url)
+
+
+admin.site.unregister(Tenant)
+admin.site.register(Tenant, DelegatingTenantAdmin)

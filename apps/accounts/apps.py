@@ -16,6 +16,13 @@ class AccountsConfig(AppConfig):
         from .services import seed_first_admin
 
         register_seeder("accounts.first_admin", seed_first_admin)
+        from .delegation_views import may_open_sub_tenants
+
+        navigation.register(
+            navigation.MenuItem(
+                "accounts.sub_tenants", "Sub-tenants", "accounts:sub-tenants", order=900, visible=may_open_sub_tenants
+            )
+        )
         account_pages = [
             ("accounts.profile", "Profile", "accounts:profile"),
             ("accounts.password", "Change password", "accounts:password-change"),

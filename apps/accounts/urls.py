@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import delegation_views, views
 
 app_name = "accounts"
 
@@ -18,5 +18,8 @@ urlpatterns = [
     path("password-reset/", views.PasswordResetView.as_view(), name="password-reset"),
     path("password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password-reset-done"),
     path("password-reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password-reset-confirm"),
+    path("sub-tenants/", delegation_views.sub_tenants, name="sub-tenants"),
+    path("sub-tenants/<slug:slug>/open/", delegation_views.sub_tenant_open, name="sub-tenant-open"),
+    path("delegate/<str:token>/", delegation_views.delegate, name="delegate"),
     path("password-reset/complete/", views.PasswordResetCompleteView.as_view(), name="password-reset-complete"),
 ]

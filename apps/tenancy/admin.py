@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from apps.core.errors import describe_validation_error
 
 from . import services
-from .models import Domain, Tenant, TenantKind, TenantStatus
+from .models import DelegatedAccess, Domain, Tenant, TenantKind, TenantStatus
 from .plans import PLAN_CHOICES, QUOTA_FIELDS
 from .selectors import quota_allocated_to_children, tenants_that_can_have_sub_tenants
 
@@ -283,3 +283,22 @@ class TenantAdmin(admin.ModelAdmin):
     @admin.action(description="Archive selected tenants", permissions=["change"])
     def archive_selected(self, request, queryset):
         self._apply(request, queryset, services.tenant_archive, "Archived")
+
+
+@admin.register(DelegatedAccess)
+class DelegatedAccessAdmin(admin.ModelAdmin):
+    """Read-only: which home accounts have opened which tenants as delegates, and when last."""
+
+    list_display = ["home_email", "home_schema", "tenant", "first_opened_at", "last_opened_at"]
+    list_filter = ["home_schema"]
+    search_fields = ["home_email", "tenant__slug", "tenant__name"]
+    list_select_related = ["tenant"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -113,3 +113,33 @@ class SpareSchema(models.Model):
 
     def __str__(self) -> str:
         return self.schema_name
+
+
+class DelegatedAccess(models.Model):
+    """Who has opened a tenant with a delegated account: one row per home account and tenant.
+
+    The delegated account itself lives in the tenant's schema; this shared row
+    lets the provider find every delegate of a home account (to disable them
+    with it) without visiting every schema. Guarded by row-level security: a
+    tenant sees only the rows about itself.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="delegated_accesses")
+    home_schema = models.CharField(max_length=63)
+    home_user_id = models.BigIntegerField()
+    home_email = models.EmailField(max_length=254)
+    first_opened_at = models.DateTimeField(auto_now_add=True)
+    last_opened_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-last_opened_at"]
+        verbose_name_plural = "delegated accesses"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "home_schema", "home_user_id"], name="tenancy_delegatedaccess_one_per_home"
+            )
+        ]
+        indexes = [models.Index(fields=["home_schema", "home_user_id"], name="tenancy_delegation_home_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.home_email} → {self.tenant_id}"

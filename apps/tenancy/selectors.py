@@ -40,6 +40,16 @@ def tenant_by_schema(schema_name: str) -> Tenant | None:
     return Tenant.objects.select_related("parent").filter(schema_name=schema_name).first()
 
 
+def primary_domain_of(tenant: Tenant) -> str | None:
+    """The host name a tenant is reached at (read in provider context: a tenant cannot see another's domains)."""
+    with provider_context():
+        return Domain.objects.filter(tenant=tenant, is_primary=True).values_list("domain", flat=True).first()
+
+
+def sub_tenants_of(tenant: Tenant) -> QuerySet[Tenant]:
+    return Tenant.objects.select_related("parent").filter(parent=tenant).order_by("name")
+
+
 def tenants_that_can_have_sub_tenants() -> QuerySet[Tenant]:
     return Tenant.objects.filter(kind=TenantKind.TENANT, status=TenantStatus.ACTIVE)
 
