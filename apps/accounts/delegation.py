@@ -70,7 +70,7 @@ def ticket_signer() -> signing.TimestampSigner:
 
 
 def link_lifetime_seconds() -> int:
-    return int(getattr(settings, "NIMBUS_DELEGATION_LINK_SECONDS", 60))
+    return settings.NIMBUS_DELEGATION_LINK_SECONDS
 
 
 def refusal_reason(*, home_user: User, home_tenant: Tenant, target: Tenant) -> str | None:

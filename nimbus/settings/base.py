@@ -82,6 +82,8 @@ WSGI_APPLICATION = "nimbus.wsgi.application"
 LOGIN_URL = "accounts:sign-in"
 LOGIN_REDIRECT_URL = "/"
 PASSWORD_RESET_TIMEOUT = 3600
+# Delegated-access links (provider staff or a parent tenant's admin opening a tenant) are spent within seconds.
+NIMBUS_DELEGATION_LINK_SECONDS = read_int("NIMBUS_DELEGATION_LINK_SECONDS", 60, minimum=10, maximum=600)
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
