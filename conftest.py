@@ -18,6 +18,8 @@ from django_tenants.utils import schema_context
 
 # Committed with the session tenants, so servers running in other threads (the browser tests') see it.
 BROWSER_ADMIN = {"email": "admin@acme.localhost", "password": "nimbus-browser-test-password", "name": "Acme Admin"}
+# Provider staff, committed likewise, for browser tests of the provider admin.
+BROWSER_STAFF = {"email": "staff@nimbus.localhost", "password": "nimbus-browser-test-password"}
 
 SESSION_TENANTS = [
     {
@@ -46,8 +48,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
     from apps.tenancy import schemas, services
     from apps.tenancy.models import Tenant, TenantKind
 
+    from apps.accounts.services import user_create
+
     with django_db_blocker.unblock():
-        services.provider_ensure()
+        provider = services.provider_ensure()
+        with schema_context(provider.schema_name):
+            user_create(
+                email=BROWSER_STAFF["email"], password=BROWSER_STAFF["password"], is_staff=True, is_superuser=True
+            )
         schemas.template_ensure(force=True)
         for spec in SESSION_TENANTS:
             parent = Tenant.objects.get(slug=spec["parent"]) if "parent" in spec else None
