@@ -45,10 +45,9 @@ SESSION_TENANTS = [
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
+    from apps.accounts.services import user_create
     from apps.tenancy import schemas, services
     from apps.tenancy.models import Tenant, TenantKind
-
-    from apps.accounts.services import user_create
 
     with django_db_blocker.unblock():
         provider = services.provider_ensure()
