@@ -49,6 +49,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
     from apps.tenancy import schemas, services
     from apps.tenancy.models import Tenant, TenantKind
 
+    if not connection.settings_dict["NAME"].startswith("test_"):
+        # pytest-django sets up the test database only when a collected test is marked for it; never seed
+        # the session's tenants into whatever database the settings name instead.
+        pytest.fail(
+            "No test database was set up: browser tests reach the database only through the app server. "
+            "Select at least one database test with them (e.g. 'pytest apps/accounts')."
+        )
     with django_db_blocker.unblock():
         provider = services.provider_ensure()
         with schema_context(provider.schema_name):
