@@ -13,9 +13,19 @@ class AccountsConfig(AppConfig):
         from apps.tenancy.provisioning import register_seeder
 
         from . import signals  # noqa: F401 - connects the session record receivers
+        from .permissions import can_manage_users
         from .services import seed_first_admin
 
         register_seeder("accounts.first_admin", seed_first_admin)
+        navigation.register(
+            navigation.MenuItem(
+                "accounts.users",
+                "Users",
+                "users:list",
+                order=90,
+                visible=lambda request: can_manage_users(request.user),
+            )
+        )
         account_pages = [
             ("accounts.profile", "Profile", "accounts:profile"),
             ("accounts.password", "Change password", "accounts:password-change"),

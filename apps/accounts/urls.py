@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import user_views, views
 
 app_name = "accounts"
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password-reset-done"),
     path("password-reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password-reset-confirm"),
     path("password-reset/complete/", views.PasswordResetCompleteView.as_view(), name="password-reset-complete"),
+    path("invitation/<uidb64>/<token>/", user_views.InvitationView.as_view(), name="invitation"),
 ]

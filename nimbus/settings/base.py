@@ -82,6 +82,8 @@ WSGI_APPLICATION = "nimbus.wsgi.application"
 LOGIN_URL = "accounts:sign-in"
 LOGIN_REDIRECT_URL = "/"
 PASSWORD_RESET_TIMEOUT = 3600
+# How long an emailed invitation link (set your first password) stays valid.
+NIMBUS_INVITATION_DAYS = read_int("NIMBUS_INVITATION_DAYS", 7, minimum=1, maximum=90)
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
