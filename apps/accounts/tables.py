@@ -2,6 +2,7 @@
 
 import django_tables2 as tables
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from .models import User
 
@@ -33,10 +34,10 @@ class UserTable(tables.Table):
 
     def render_status(self, value, record):
         if not value:
-            return format_html('<span class="badge text-bg-secondary">Disabled</span>')
+            return mark_safe('<span class="badge text-bg-secondary">Disabled</span>')
         if record.last_login is None and not record.has_usable_password():
-            return format_html('<span class="badge text-bg-warning" title="Has not set a password yet">Invited</span>')
-        return format_html('<span class="badge text-bg-success">Active</span>')
+            return mark_safe('<span class="badge text-bg-warning" title="No password yet">Invited</span>')
+        return mark_safe('<span class="badge text-bg-success">Active</span>')
 
     def render_is_delegated(self, value, record):
         if not value:
