@@ -28,7 +28,6 @@ class UserTable(tables.Table):
         template_name = "htmx/table_body.html"
         attrs = {"class": "table table-sm table-hover align-middle bg-body mb-2"}
         empty_text = "No users match."
-        per_page = 25
         # Page and sort come from the query string; the filters keep their own names.
         order_by_field = "sort"
 

@@ -243,6 +243,12 @@ def test_create_without_a_password_emails_a_one_time_invitation(host_client, acm
     assert sign_in(host_client, "acme.localhost", "erin@acme.test")[1]
 
 
+def test_form_encoded_create_without_a_password_invites_too(admin_api):
+    response = admin_api.post("/api/v1/users/", {"email": "form@acme.test", "display_name": "Form"})
+    assert response.status_code == 201 and response.json()["has_password"] is False
+    assert [message.to for message in mail.outbox] == [["form@acme.test"]]
+
+
 def test_invitation_without_email_and_resending(acme, admin_api):
     quiet = admin_api.post(
         "/api/v1/users/", {"email": "frank@acme.test", "invite": False}, content_type="application/json"
