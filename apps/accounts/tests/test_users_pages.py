@@ -360,3 +360,9 @@ def test_bulk_return_query_cannot_inject_a_location(admin, carol):
     )
     assert response.status_code == 302 and response["Location"].startswith("/users/?x=1")
     assert "\n" not in response["Location"]
+
+
+def test_the_list_costs_the_same_few_queries_however_many_users(admin, crowd, django_assert_max_num_queries):
+    # Routing (3), the session, the signed-in user, the count, the page of rows.
+    with django_assert_max_num_queries(7):
+        assert len(emails_in(admin.get("/users/", **HTMX).content.decode())) == 25
