@@ -8,6 +8,7 @@ from apps.tenancy.views import tenant_landing
 urlpatterns = [
     path("", tenant_landing, name="tenant-landing"),
     path("", include("apps.accounts.urls")),
+    path("users/", include("apps.accounts.user_urls")),
     path("api/v1/", include("apps.accounts.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

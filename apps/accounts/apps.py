@@ -13,11 +13,21 @@ class AccountsConfig(AppConfig):
         from apps.tenancy.provisioning import register_seeder
 
         from . import signals  # noqa: F401 - connects the session record receivers
+        from .permissions import can_manage_users
         from .services import seed_first_admin
 
         register_seeder("accounts.first_admin", seed_first_admin)
         from .delegation_views import may_open_sub_tenants
 
+        navigation.register(
+            navigation.MenuItem(
+                "accounts.users",
+                "Users",
+                "users:list",
+                order=90,
+                visible=lambda request: can_manage_users(request.user),
+            )
+        )
         navigation.register(
             navigation.MenuItem(
                 "accounts.sub_tenants", "Sub-tenants", "accounts:sub-tenants", order=900, visible=may_open_sub_tenants

@@ -8,6 +8,10 @@ replace their bodies with one ``authorize(...)`` call each.
 
 from __future__ import annotations
 
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
 
@@ -16,6 +20,18 @@ def can_manage_users(user) -> bool:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     return bool(user.is_tenant_admin or user.is_superuser)
+
+
+def users_manager_required(view):
+    """View decorator: visitors are sent to sign in; people who may not manage users get the 403 page."""
+
+    @wraps(view)
+    def check(request, *args, **kwargs):
+        if not can_manage_users(request.user):
+            raise PermissionDenied("Only tenant administrators may manage users.")
+        return view(request, *args, **kwargs)
+
+    return login_required(check)
 
 
 class CanManageUsers(BasePermission):

@@ -1,20 +1,33 @@
-"""Writes to user accounts and their personal API tokens."""
+"""Writes to user accounts (their own and an administrator's changes), invitations and personal API tokens."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+import smtplib
 from datetime import timedelta
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from .models import ApiToken, User, UserSession
+from .permissions import can_manage_users
+from .tokens import invitation_token, password_reset_token
+
+logger = logging.getLogger(__name__)
 
 
 def user_create(
@@ -78,6 +91,203 @@ def seed_first_admin(*, tenant, options: dict) -> None:
             display_name=options.get("admin_name", ""),
             is_tenant_admin=True,
         )
+
+
+# --- Managing users (tenant administrators) -------------------------------------------------
+# Every function here is called by someone who may manage users (the API, the users pages); each checks
+# so again, because a service must not trust its caller to have asked.
+
+
+def _require_manager(actor: User) -> None:
+    if not can_manage_users(actor):
+        raise PermissionDenied("Only tenant administrators may manage users.")
+
+
+def _refuse_delegated(user: User, what: str) -> None:
+    if user.is_delegated:
+        home = f" ({user.home_email})" if user.home_email else ""
+        raise ValidationError(
+            f"{user.email} is a delegated account: it is managed from its home account{home} and cannot {what} here."
+        )
+
+
+def _is_last_active_admin(user: User) -> bool:
+    """Is ``user`` the only active tenant administrator of this schema (delegated accounts do not count)?
+
+    Locks every active administrator, always in the same order, so two administrators disabling
+    each other at the same moment cannot both succeed: the second waits, then sees the first's change.
+    Call it inside a transaction.
+    """
+    admins = set(
+        User.objects.select_for_update()
+        .filter(is_active=True, is_tenant_admin=True, is_delegated=False)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return admins == {user.pk}
+
+
+def _normalized_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": "Enter a valid email address."}) from None
+    return email
+
+
+def _send_account_email(*, user: User, template: str, context: dict) -> None:
+    """Render ``accounts/email/<template>{_subject,}.txt`` and send it to ``user``; fail with a message, not a 500."""
+    context = {"email": user.email, "user": user, **context}
+    subject = " ".join(render_to_string(f"accounts/email/{template}_subject.txt", context).split())
+    body = render_to_string(f"accounts/email/{template}.txt", context)
+    try:
+        send_mail(subject, body, None, [user.email])
+    except (smtplib.SMTPException, OSError) as error:
+        # The link is a secret: log what failed, never the message.
+        logger.warning("Account email %s to user %s failed: %s", template, user.pk, type(error).__name__)
+        raise ValidationError("The email could not be sent. Nothing was changed; try again later.") from None
+
+
+def _link(base_url: str, url_name: str, user: User, token: str) -> str:
+    path = reverse(url_name, kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": token})
+    return f"{base_url.rstrip('/')}{path}"
+
+
+def user_admin_update(
+    *,
+    actor: User,
+    user: User,
+    email: str | None = None,
+    display_name: str | None = None,
+    is_tenant_admin: bool | None = None,
+) -> User:
+    """An administrator changes someone's email, name or administrator flag (None leaves a value as it is)."""
+    _require_manager(actor)
+    _refuse_delegated(user, "be edited")
+    changes: dict = {}
+    if email is not None:
+        email = _normalized_email(email)
+        if email != user.email:
+            if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+                raise ValidationError({"email": "A user with this email already exists here."})
+            changes["email"] = email
+    if display_name is not None:
+        display_name = display_name.strip()
+        if len(display_name) > 150:
+            raise ValidationError({"display_name": "The name may be at most 150 characters."})
+        changes["display_name"] = display_name
+    if is_tenant_admin is not None and is_tenant_admin != user.is_tenant_admin:
+        changes["is_tenant_admin"] = is_tenant_admin
+    if not changes:
+        return user
+    try:
+        with transaction.atomic():
+            if changes.get("is_tenant_admin") is False and _is_last_active_admin(user):
+                raise ValidationError(
+                    {
+                        "is_tenant_admin": f"{user.email} is the last active tenant administrator; "
+                        "make someone else an administrator first."
+                    }
+                )
+            for field, value in changes.items():
+                setattr(user, field, value)
+            user.save(update_fields=list(changes))
+    except IntegrityError:
+        # Another request took the address between the check and the write.
+        user.refresh_from_db()
+        raise ValidationError({"email": "A user with this email already exists here."}) from None
+    return user
+
+
+def user_disable(*, actor: User, user: User) -> User:
+    """Disable an account and sign it out everywhere (sessions end, JWTs are refused; API tokens stop working)."""
+    _require_manager(actor)
+    if user.pk == actor.pk:
+        raise ValidationError("You cannot disable your own account; ask another administrator.")
+    with transaction.atomic():
+        if _is_last_active_admin(user):
+            raise ValidationError(
+                f"{user.email} is the last active tenant administrator; make someone else an administrator first."
+            )
+        if user.is_active:
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+        user_credentials_revoke(user=user)
+    return user
+
+
+def user_enable(*, actor: User, user: User) -> User:
+    """Let a disabled account sign in again (with the credentials it had; ended sessions stay ended)."""
+    _require_manager(actor)
+    _refuse_delegated(user, "be enabled")
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+    return user
+
+
+def user_send_password_reset(*, actor: User, user: User, base_url: str) -> None:
+    """Email ``user`` the tenant-bound link to set a new password (the same link as "Forgot your password?")."""
+    _require_manager(actor)
+    _refuse_delegated(user, "have a password reset")
+    if not user.is_active:
+        raise ValidationError(f"{user.email} is disabled; enable the account before sending a password reset.")
+    link = _link(base_url, "accounts:password-reset-confirm", user, password_reset_token.make_token(user))
+    _send_account_email(
+        user=user,
+        template="password_reset_by_admin",
+        context={"link": link, "domain": urlsplit(base_url).netloc, "actor": actor},
+    )
+
+
+def user_invitation_send(*, actor: User, user: User, base_url: str) -> None:
+    """Email (again) the one-time link with which ``user``, who has never signed in, sets a first password.
+
+    Earlier links of the same person keep working until they expire or one of them is used.
+    """
+    _require_manager(actor)
+    _refuse_delegated(user, "be invited")
+    if not user.is_active:
+        raise ValidationError(f"{user.email} is disabled; enable the account before inviting them.")
+    if user.last_login is not None:
+        raise ValidationError(f"{user.email} has already signed in; send a password reset instead of an invitation.")
+    link = _link(base_url, "accounts:invitation", user, invitation_token.make_token(user))
+    _send_account_email(
+        user=user,
+        template="invitation",
+        context={
+            "link": link,
+            "domain": urlsplit(base_url).netloc,
+            "actor": actor,
+            "days": settings.NIMBUS_INVITATION_DAYS,
+        },
+    )
+
+
+def user_invite(
+    *, actor: User, email: str, base_url: str, display_name: str = "", is_tenant_admin: bool = False
+) -> tuple[User, bool]:
+    """Create an account without a password and email its invitation; return it and whether it is new.
+
+    An email address that already belongs to someone who never signed in gets the
+    invitation again (their name and flag stay as they are).
+    """
+    _require_manager(actor)
+    existing = User.objects.filter(email__iexact=_normalized_email(email)).first()
+    if existing is not None:
+        if existing.last_login is not None or existing.is_delegated:
+            raise ValidationError({"email": "A user with this email already exists here."})
+        try:
+            user_invitation_send(actor=actor, user=existing, base_url=base_url)
+        except ValidationError as error:
+            raise ValidationError({"email": error.messages}) from None
+        return existing, False
+    # One transaction: if the email cannot be sent, the account is not created either.
+    with transaction.atomic():
+        user = user_create(email=email, password=None, display_name=display_name or "", is_tenant_admin=is_tenant_admin)
+        user_invitation_send(actor=actor, user=user, base_url=base_url)
+    return user, True
 
 
 # --- Personal API tokens --------------------------------------------------------------------

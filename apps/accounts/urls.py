@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import delegation_views, views
+from . import delegation_views, user_views, views
 
 app_name = "accounts"
 
@@ -22,4 +22,5 @@ urlpatterns = [
     path("sub-tenants/<slug:slug>/open/", delegation_views.sub_tenant_open, name="sub-tenant-open"),
     path("delegate/<str:token>/", delegation_views.delegate, name="delegate"),
     path("password-reset/complete/", views.PasswordResetCompleteView.as_view(), name="password-reset-complete"),
+    path("invitation/<uidb64>/<token>/", user_views.InvitationView.as_view(), name="invitation"),
 ]

@@ -84,6 +84,8 @@ LOGIN_REDIRECT_URL = "/"
 PASSWORD_RESET_TIMEOUT = 3600
 # Delegated-access links (provider staff or a parent tenant's admin opening a tenant) are spent within seconds.
 NIMBUS_DELEGATION_LINK_SECONDS = read_int("NIMBUS_DELEGATION_LINK_SECONDS", 60, minimum=10, maximum=600)
+# How long an emailed invitation link (set your first password) stays valid.
+NIMBUS_INVITATION_DAYS = read_int("NIMBUS_INVITATION_DAYS", 7, minimum=1, maximum=90)
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

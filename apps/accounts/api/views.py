@@ -1,10 +1,21 @@
-"""Accounts API endpoints."""
+"""Accounts API endpoints: the signed-in user, and the users of this host's tenant for its administrators."""
 
-from drf_spectacular.utils import extend_schema
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .serializers import MeSerializer
+from apps.accounts import services
+from apps.accounts.filtersets import UserApiFilterSet
+from apps.accounts.permissions import CanManageUsers
+from apps.accounts.selectors import users_for
+
+from .serializers import MeSerializer, NoticeSerializer, UserCreateSerializer, UserSerializer, UserUpdateSerializer
 
 
 class MeView(APIView):
@@ -13,3 +24,120 @@ class MeView(APIView):
     @extend_schema(responses=MeSerializer)
     def get(self, request):
         return Response(MeSerializer(request.user, context={"request": request}).data)
+
+
+@contextmanager
+def service_errors():
+    """Turn a service's ValidationError into a 400 problem: field errors under ``errors``, a refusal as ``detail``."""
+    try:
+        yield
+    except DjangoValidationError as error:
+        if hasattr(error, "error_dict"):
+            errors = error.message_dict
+            if set(errors) != {"__all__"}:
+                raise exceptions.ValidationError(
+                    {
+                        "non_field_errors" if field == "__all__" else field: messages
+                        for field, messages in errors.items()
+                    }
+                ) from None
+        raise exceptions.ValidationError({"detail": " ".join(error.messages)}) from None
+
+
+def _validated(serializer_class, request, **kwargs) -> dict:
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List this tenant's users", description="Search with `q`, filter, sort, page."),
+    retrieve=extend_schema(summary="One user"),
+)
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """This tenant's users, for its administrators.
+
+    There is no DELETE: people leave by being disabled, so that what they did keeps
+    pointing at an account in the audit history.
+    """
+
+    serializer_class = UserSerializer
+    permission_classes = [IsAuthenticated, CanManageUsers]
+    filterset_class = UserApiFilterSet
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self):
+        return users_for(actor=self.request.user)
+
+    @extend_schema(
+        summary="Create a user, with a password or an invitation",
+        request=UserCreateSerializer,
+        responses={
+            201: UserSerializer,
+            200: OpenApiResponse(
+                UserSerializer,
+                description="The email belongs to someone invited who never "
+                "signed in: their invitation was sent again.",
+            ),
+        },
+    )
+    def create(self, request):
+        data = _validated(UserCreateSerializer, request)
+        profile = {"display_name": data["display_name"], "is_tenant_admin": data["is_tenant_admin"]}
+        created = True
+        with service_errors():
+            if "password" in data:
+                user = services.user_create(email=data["email"], password=data["password"], **profile)
+            elif data.get("invite", True):
+                user, created = services.user_invite(
+                    actor=request.user, email=data["email"], base_url=request.build_absolute_uri("/"), **profile
+                )
+            else:
+                user = services.user_create(email=data["email"], password=None, **profile)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(summary="Change a user's email, name or administrator flag", request=UserUpdateSerializer)
+    def partial_update(self, request, pk=None):
+        user = self.get_object()
+        data = _validated(UserUpdateSerializer, request, partial=True)
+        with service_errors():
+            services.user_admin_update(actor=request.user, user=user, **data)
+        return Response(UserSerializer(user).data)
+
+    @extend_schema(summary="Disable a user and end their sessions", request=None, responses=UserSerializer)
+    @action(detail=True, methods=["post"])
+    def disable(self, request, pk=None):
+        user = self.get_object()
+        with service_errors():
+            services.user_disable(actor=request.user, user=user)
+        return Response(UserSerializer(user).data)
+
+    @extend_schema(summary="Enable a disabled user", request=None, responses=UserSerializer)
+    @action(detail=True, methods=["post"])
+    def enable(self, request, pk=None):
+        user = self.get_object()
+        with service_errors():
+            services.user_enable(actor=request.user, user=user)
+        return Response(UserSerializer(user).data)
+
+    @extend_schema(
+        summary="Email the user a link to set a new password", request=None, responses={202: NoticeSerializer}
+    )
+    @action(detail=True, methods=["post"], url_path="reset-password")
+    def reset_password(self, request, pk=None):
+        user = self.get_object()
+        with service_errors():
+            services.user_send_password_reset(actor=request.user, user=user, base_url=request.build_absolute_uri("/"))
+        return Response({"detail": f"A password-reset link was emailed to {user.email}."}, status=202)
+
+    @extend_schema(
+        summary="Email the invitation again (someone who never signed in)",
+        request=None,
+        responses={202: NoticeSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def invite(self, request, pk=None):
+        user = self.get_object()
+        with service_errors():
+            services.user_invitation_send(actor=request.user, user=user, base_url=request.build_absolute_uri("/"))
+        return Response({"detail": f"An invitation was emailed to {user.email}."}, status=202)

@@ -37,6 +37,6 @@ def test_entries_follow_host_kind_and_visibility(signed_in_client, acme, provide
         navigation.unregister("test.admins")
     labels = [[link.label for link in response.context["main_menu"]] for response in (plain, admin, staff)]
     assert labels[0] == ["Home", "Tenant thing"]
-    assert labels[1] == ["Home", "Tenant thing", "Admins only"]
+    assert labels[1] == ["Home", "Tenant thing", "Admins only", "Users"]
     assert labels[2] == []  # tenant entries never show on the provider host
     assert plain.context["main_menu"][0].active
