@@ -13,6 +13,7 @@ class AccountsConfig(AppConfig):
         from apps.tenancy.provisioning import register_seeder
 
         from . import signals  # noqa: F401 - connects the session record receivers
+        from .permissions import can_manage_users
         from .services import seed_first_admin
 
         register_seeder("accounts.first_admin", seed_first_admin)
@@ -28,3 +29,13 @@ class AccountsConfig(AppConfig):
                     key, label, url_name, menu="user", hosts=(navigation.TENANT, navigation.PROVIDER), order=order
                 )
             )
+        navigation.register(
+            navigation.MenuItem(
+                "accounts.security",
+                "Security",
+                "accounts:security-settings",
+                hosts=(navigation.TENANT,),
+                order=900,
+                visible=lambda request: can_manage_users(request.user),
+            )
+        )

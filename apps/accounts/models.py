@@ -1,6 +1,7 @@
 """Users. Each schema (the provider's public one and every tenant's) has its own table of them."""
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -182,3 +183,13 @@ class AccountPolicy(models.Model):
 
     def __str__(self) -> str:
         return "Account policy"
+
+    def clean(self):
+        if (
+            self.session_idle_minutes is not None
+            and self.session_absolute_hours is not None
+            and self.session_idle_minutes > self.session_absolute_hours * 60
+        ):
+            raise ValidationError(
+                {"session_idle_minutes": "The idle limit cannot be longer than the maximum session length."}
+            )

@@ -1,9 +1,11 @@
-"""Keep the per-user session records in step with Django's sign-in and sign-out."""
+"""Keep the per-user session records, session clocks and lockout records in step with signing in and out."""
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
 from . import services
+from .middleware import session_started
 
 
 def client_ip(request) -> str | None:
@@ -22,7 +24,32 @@ def remember_session(sender, request, user, **kwargs):
         )
 
 
+@receiver(user_logged_in, dispatch_uid="accounts.session_clocks")
+def start_session_clocks(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        session_started(request.session)
+
+
+@receiver(user_logged_in, dispatch_uid="accounts.lockout_reset")
+def forget_failed_sign_ins(sender, request, user, **kwargs):
+    # The account's failures only: failures from the same address against other accounts still count.
+    services.user_unlock(user=user)
+
+
 @receiver(user_logged_out, dispatch_uid="accounts.session_forget")
 def forget_session(sender, request, user, **kwargs):
     if request is not None and request.session.session_key:
         services.user_session_forget(session_key=request.session.session_key)
+
+
+@receiver(user_locked_out, dispatch_uid="accounts.lockout_reaches_middleware")
+def flag_wrapped_request(sender, request, **kwargs):
+    """A DRF view authenticates with its own Request object, which wraps Django's.
+
+    axes flags the object it was given, but its middleware looks at Django's
+    request: copy the flag there, so an API sign-in gets the lockout response too.
+    """
+    inner = getattr(request, "_request", None)
+    if inner is not None:
+        inner.axes_locked_out = True
+        inner.axes_credentials = getattr(request, "axes_credentials", None)
