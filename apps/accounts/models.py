@@ -185,11 +185,9 @@ class AccountPolicy(models.Model):
         return "Account policy"
 
     def clean(self):
-        if (
-            self.session_idle_minutes is not None
-            and self.session_absolute_hours is not None
-            and self.session_idle_minutes > self.session_absolute_hours * 60
-        ):
+        idle, absolute = self.session_idle_minutes, self.session_absolute_hours
+        # full_clean calls this even when a field failed its own checks; compare only numbers.
+        if isinstance(idle, int) and isinstance(absolute, int) and idle > absolute * 60:
             raise ValidationError(
                 {"session_idle_minutes": "The idle limit cannot be longer than the maximum session length."}
             )
