@@ -5,12 +5,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
 from . import services
+from .lockout import client_ip
 from .middleware import session_started
-
-
-def client_ip(request) -> str | None:
-    # REMOTE_ADDR is the peer; a trusted proxy's X-Forwarded-For is handled by the ASGI server (--proxy-headers).
-    return request.META.get("REMOTE_ADDR") or None
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.session_record")

@@ -35,6 +35,10 @@ AXES_CLIENT_IP_CALLABLE = "apps.accounts.lockout.client_ip"
 NIMBUS_TRUST_X_FORWARDED_FOR = read_bool("NIMBUS_BEHIND_TLS_PROXY", False)
 AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
 
+# Successful sign-ins are already recorded as UserSession rows (and will be audit events); axes' access log would
+# be a second copy of every sign-in that nothing prunes. Failed attempts are still recorded (AccessAttempt).
+AXES_DISABLE_ACCESS_LOG = True
+
 # Masked in the form data axes stores with each failed attempt and in its log lines (it masks `password` itself).
 AXES_SENSITIVE_PARAMETERS = [
     "username",
