@@ -45,6 +45,13 @@ def _duration(seconds: int) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
+def request_policy(request: HttpRequest):
+    """The schema's account policy, read once per request however many middleware ask."""
+    if not hasattr(request, "_account_policy"):
+        request._account_policy = account_policy()
+    return request._account_policy
+
+
 def _url(request: HttpRequest, name: str) -> str:
     # Middleware runs before Django installs the host's URL conf (provider or tenant) for the thread.
     return reverse(name, urlconf=getattr(request, "urlconf", None))
@@ -78,7 +85,7 @@ class SessionTimeoutMiddleware:
             # A session signed in before these clocks existed: they start now rather than ending it.
             session_started(session)
             return None
-        policy = account_policy()
+        policy = request_policy(request)
         idle_limit = policy.session_idle_minutes * 60
         absolute_limit = policy.session_absolute_hours * 3600
         cap = session.get(MAX_AGE_SECONDS)
@@ -127,7 +134,8 @@ class PasswordExpiryMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest):
-        if request.user.is_authenticated and password_expired(request.user) and not self.allowed(request):
+        user = request.user
+        if user.is_authenticated and password_expired(user, request_policy(request)) and not self.allowed(request):
             return self.refuse(request)
         return self.get_response(request)
 
@@ -144,7 +152,7 @@ class PasswordExpiryMiddleware:
 
     @staticmethod
     def refuse(request: HttpRequest):
-        days = account_policy().password_max_age_days
+        days = request_policy(request).password_max_age_days
         if is_api_request(request):
             return problem_response(
                 403,
