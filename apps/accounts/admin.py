@@ -1,4 +1,8 @@
-"""Provider staff accounts in the Django admin (public schema only), and the tenant admin's "Open tenant"."""
+"""Provider staff accounts and their account policy in the Django admin (public schema only), and "Open tenant".
+
+axes registers its own AccessAttempt admin here: deleting a record unlocks
+the provider-staff account or address it names.
+"""
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -6,14 +10,15 @@ from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import path
+from django.urls import path, reverse
 
 from apps.core.errors import describe_validation_error
 from apps.tenancy.admin import TenantAdmin
 from apps.tenancy.models import Tenant
 
-from . import delegation
-from .models import User
+from . import delegation, services
+from .models import AccountPolicy, User
+from .selectors import account_policy
 
 
 class StaffCreationForm(BaseUserCreationForm):
@@ -96,3 +101,25 @@ class DelegatingTenantAdmin(TenantAdmin):
 
 admin.site.unregister(Tenant)
 admin.site.register(Tenant, DelegatingTenantAdmin)
+
+
+@admin.register(AccountPolicy)
+class AccountPolicyAdmin(admin.ModelAdmin):
+    """The provider's own password and session rules: one row, changed through the service."""
+
+    fields = [*services.POLICY_FIELDS, "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        return redirect(reverse("admin:accounts_accountpolicy_change", args=[account_policy().pk]))
+
+    def save_model(self, request, obj, form, change):
+        services.account_policy_update(
+            actor=request.user, **{name: form.cleaned_data[name] for name in services.POLICY_FIELDS}
+        )

@@ -45,3 +45,13 @@ class AccountsConfig(AppConfig):
                     key, label, url_name, menu="user", hosts=(navigation.TENANT, navigation.PROVIDER), order=order
                 )
             )
+        navigation.register(
+            navigation.MenuItem(
+                "accounts.security",
+                "Security",
+                "accounts:security-settings",
+                hosts=(navigation.TENANT,),
+                order=900,
+                visible=lambda request: can_manage_users(request.user),
+            )
+        )

@@ -1,7 +1,10 @@
-"""Forms of the sign-in and password pages."""
+"""Forms of the sign-in, password, account and security settings pages."""
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+
+from .models import AccountPolicy
+from .services import POLICY_FIELDS
 
 
 class SignInForm(AuthenticationForm):
@@ -36,3 +39,19 @@ class ProfileForm(forms.Form):
         required=False,
         help_text="How Nimbus shows you to others; leave empty to use your email.",
     )
+
+
+class AccountPolicyForm(forms.Form):
+    """The policy's fields with the model's bounds; the service saves them (and checks them again)."""
+
+    LABELS = {
+        "min_password_length": "Minimum password length",
+        "password_history_count": "Earlier passwords refused",
+        "password_max_age_days": "Password expires after (days)",
+        "session_idle_minutes": "Sign out after inactivity (minutes)",
+        "session_absolute_hours": "Maximum session length (hours)",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.update(forms.fields_for_model(AccountPolicy, fields=POLICY_FIELDS, labels=self.LABELS))

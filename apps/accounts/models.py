@@ -1,6 +1,7 @@
 """Users. Each schema (the provider's public one and every tenant's) has its own table of them."""
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -182,3 +183,11 @@ class AccountPolicy(models.Model):
 
     def __str__(self) -> str:
         return "Account policy"
+
+    def clean(self):
+        idle, absolute = self.session_idle_minutes, self.session_absolute_hours
+        # full_clean calls this even when a field failed its own checks; compare only numbers.
+        if isinstance(idle, int) and isinstance(absolute, int) and idle > absolute * 60:
+            raise ValidationError(
+                {"session_idle_minutes": "The idle limit cannot be longer than the maximum session length."}
+            )

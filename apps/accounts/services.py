@@ -1,4 +1,4 @@
-"""Writes to user accounts (their own and an administrator's changes), invitations and personal API tokens."""
+"""Writes to user accounts and invitations, API tokens, sessions, lockouts and the schema's account policy."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import smtplib
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.core.validators import validate_email
+from django.core.validators import validate_email, validate_ipv46_address
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -23,8 +25,9 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from .models import ApiToken, User, UserSession
+from .models import AccountPolicy, ApiToken, User, UserSession
 from .permissions import can_manage_users
+from .selectors import POLICY_CACHE_KEY
 from .tokens import invitation_token, password_reset_token
 
 logger = logging.getLogger(__name__)
@@ -386,3 +389,55 @@ def user_sessions_revoke(*, user: User, session_keys: list[str] | None = None, k
     Session.objects.filter(session_key__in=keys).delete()
     records.delete()
     return len(keys)
+
+
+# --- Lockout (django-axes records, in the current schema) ----------------------------------
+
+
+def user_unlock(*, user: User) -> int:
+    """Forget the failed sign-ins naming ``user``'s email here, from every address; return how many records went.
+
+    Also what a successful sign-in and a completed password reset do.
+    """
+    return axes_reset(username=user.email.lower())
+
+
+def ip_unlock(*, ip_address: str) -> int:
+    """Forget the failed sign-ins from one address here; return how many records went."""
+    ip_address = (ip_address or "").strip()
+    try:
+        validate_ipv46_address(ip_address)
+    except ValidationError:
+        raise ValidationError({"ip_address": "Enter a valid IPv4 or IPv6 address."}) from None
+    return axes_reset(ip=ip_address)
+
+
+# --- Account policy -------------------------------------------------------------------------
+
+POLICY_FIELDS = (
+    "min_password_length",
+    "password_history_count",
+    "password_max_age_days",
+    "session_idle_minutes",
+    "session_absolute_hours",
+)
+
+
+def account_policy_update(*, actor: User, **fields) -> AccountPolicy:
+    """Change the current schema's password and session rules; nothing is saved unless every value is valid."""
+    if not can_manage_users(actor):
+        raise PermissionDenied("Only tenant administrators may change the account policy.")
+    unknown = sorted(set(fields) - set(POLICY_FIELDS))
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "This setting does not exist."))
+    with transaction.atomic():
+        AccountPolicy.objects.get_or_create(pk=AccountPolicy.SINGLETON_ID)
+        policy = AccountPolicy.objects.select_for_update().get(pk=AccountPolicy.SINGLETON_ID)
+        for name, value in fields.items():
+            setattr(policy, name, value)
+        policy.full_clean()  # field types, bounds and AccountPolicy.clean, with the model's messages
+        policy.save()
+        # Forget the cached copy now and again once committed, so no reader re-caches the old row meanwhile.
+        cache.delete(POLICY_CACHE_KEY)
+        transaction.on_commit(lambda: cache.delete(POLICY_CACHE_KEY))
+    return policy

@@ -23,4 +23,5 @@ urlpatterns = [
     path("delegate/<str:token>/", delegation_views.delegate, name="delegate"),
     path("password-reset/complete/", views.PasswordResetCompleteView.as_view(), name="password-reset-complete"),
     path("invitation/<uidb64>/<token>/", user_views.InvitationView.as_view(), name="invitation"),
+    path("settings/security/", views.security_settings, name="security-settings"),
 ]

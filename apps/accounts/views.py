@@ -1,4 +1,4 @@
-"""Sign-in, sign-out and password pages, served on every host (provider and tenants).
+"""Sign-in, sign-out, password and security settings pages, served on every host (provider and tenants).
 
 Django's auth views do the work; the tenant comes from the host, and with it
 the schema whose users, sessions and reset tokens are used.
@@ -7,15 +7,17 @@ the schema whose users, sessions and reset tokens are used.
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.models import model_to_dict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import services
-from .forms import ApiTokenForm, ProfileForm, SignInForm
-from .selectors import api_tokens_of, sessions_of
+from .forms import AccountPolicyForm, ApiTokenForm, ProfileForm, SignInForm
+from .permissions import can_manage_users
+from .selectors import account_policy, api_tokens_of, sessions_of
 from .tokens import password_reset_token
 
 
@@ -49,6 +51,12 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     token_generator = password_reset_token
     success_url = reverse_lazy("accounts:password-reset-complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # Whoever proved they own the mailbox may sign in again, even if their account was locked.
+        services.user_unlock(user=form.user)
+        return response
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
@@ -132,3 +140,23 @@ def profile(request):
             messages.success(request, "Profile saved.")
             return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@never_cache
+@login_required
+def security_settings(request):
+    """The tenant's password and session rules, for those who manage its users."""
+    if not can_manage_users(request.user):
+        raise PermissionDenied
+    current = model_to_dict(account_policy(), fields=services.POLICY_FIELDS)
+    form = AccountPolicyForm(request.POST or None, initial=current)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.account_policy_update(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "Security settings saved.")
+            return redirect("accounts:security-settings")
+    return render(request, "accounts/security_settings.html", {"form": form}, status=400 if form.errors else 200)

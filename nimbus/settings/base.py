@@ -57,8 +57,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication and messages: they sign out or redirect a signed-in user with a message.
+    "apps.accounts.middleware.SessionTimeoutMiddleware",
+    "apps.accounts.middleware.PasswordExpiryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a sign-in that hit the lockout into the lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -93,7 +98,9 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    # Minimum length and re-use come from the tenant's account policy.
+    {"NAME": "apps.accounts.password_validation.PolicyMinimumLengthValidator"},
+    {"NAME": "apps.accounts.password_validation.PasswordHistoryValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -138,6 +145,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"nimbus@{NIMBUS_BASE
 # Cookies are per host: a tenant's session never travels to another tenant's host.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# The cookie outlives the longest session a tenant's policy allows (90 days); the policy's idle and absolute
+# limits end sessions sooner, on the server (apps.accounts.middleware).
+SESSION_COOKIE_AGE = 90 * 24 * 3600
+# How long a schema's account policy is cached (0: read from the database on every use); saving it forgets it.
+NIMBUS_POLICY_CACHE_SECONDS = read_int("NIMBUS_POLICY_CACHE_SECONDS", 300, minimum=0, maximum=86400)
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -152,6 +164,7 @@ DJANGO_GUID = {
     "INTEGRATIONS": [],
 }
 
+from .axes import *  # noqa: E402,F403
 from .celery import *  # noqa: E402,F403
 from .channels import *  # noqa: E402,F403
 from .logging import *  # noqa: E402,F403

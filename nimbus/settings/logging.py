@@ -42,5 +42,7 @@ LOGGING = {
         "pgserver": {"level": "WARNING"},
         "temporalio": {"level": "WARNING"},
         "django_guid": {"level": "WARNING"},
+        # axes logs every sign-in and sign-out at INFO; its warnings (failures, lockouts) are the ones that matter.
+        "axes": {"level": "WARNING"},
     },
 }

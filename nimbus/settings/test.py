@@ -19,6 +19,8 @@ TEMPORAL_TASK_QUEUE = f"nimbus-test-{_WORKER}"
 NIMBUS_SPARE_SCHEMAS = 0
 # Tests roll their database changes back, which a cache would not; the routing cache has tests of its own.
 NIMBUS_ROUTING_CACHE_SECONDS = 0
+# Likewise the account policy cache (its own test turns it on).
+NIMBUS_POLICY_CACHE_SECONDS = 0
 WHITENOISE_USE_FINDERS = True
 # Assets are served from the app directories; nothing is collected outside production.
 STATIC_ROOT = None
