@@ -402,6 +402,12 @@ def user_unlock(*, user: User) -> int:
     return axes_reset(username=user.email.lower())
 
 
+def user_admin_unlock(*, actor: User, user: User) -> int:
+    """An administrator lifts the lockout of one account of this tenant; return how many records went."""
+    _require_manager(actor)
+    return user_unlock(user=user)
+
+
 def ip_unlock(*, ip_address: str) -> int:
     """Forget the failed sign-ins from one address here; return how many records went."""
     ip_address = (ip_address or "").strip()

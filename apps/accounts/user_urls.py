@@ -14,5 +14,6 @@ urlpatterns = [
     path("<int:pk>/disable/", user_views.user_action, {"action": "disable"}, name="disable"),
     path("<int:pk>/enable/", user_views.user_action, {"action": "enable"}, name="enable"),
     path("<int:pk>/reset-password/", user_views.user_action, {"action": "reset-password"}, name="reset-password"),
+    path("<int:pk>/unlock/", user_views.user_action, {"action": "unlock"}, name="unlock"),
     path("<int:pk>/invite/", user_views.user_action, {"action": "invite"}, name="invite"),
 ]

@@ -20,7 +20,7 @@ from apps.core.tables import configure_table
 from . import services
 from .filtersets import UserFilterSet
 from .permissions import can_manage_users, users_manager_required
-from .selectors import users_for
+from .selectors import user_is_locked, users_for
 from .tables import UserTable
 from .tokens import invitation_token
 from .user_forms import BULK_ACTIONS, UserAddForm, UserEditForm
@@ -88,7 +88,7 @@ def user_detail(request, pk: int):
             messages.success(request, f"{user.email} was saved.")
             # Someone who just gave up their own administrator flag may no longer see this page.
             return redirect("users:detail", pk=user.pk) if can_manage_users(request.user) else redirect("/")
-    context = {"subject": user, "form": form, "is_self": user.pk == request.user.pk}
+    context = {"subject": user, "form": form, "is_self": user.pk == request.user.pk, "locked": user_is_locked(user)}
     return render(request, "accounts/users/detail.html", context, status=400 if form.errors else 200)
 
 
@@ -100,6 +100,9 @@ def _run(request, user, action: str) -> str:
     if action == "enable":
         services.user_enable(actor=request.user, user=user)
         return f"{user.email} was enabled."
+    if action == "unlock":
+        services.user_admin_unlock(actor=request.user, user=user)
+        return f"{user.email} was unlocked: failed sign-ins are forgotten."
     if action == "reset-password":
         services.user_send_password_reset(actor=request.user, user=user, base_url=_base_url(request))
         return f"A password-reset link was emailed to {user.email}."

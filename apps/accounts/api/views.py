@@ -131,6 +131,16 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return Response({"detail": f"A password-reset link was emailed to {user.email}."}, status=202)
 
     @extend_schema(
+        summary="Lift the lockout of an account after failed sign-ins", request=None, responses=UserSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def unlock(self, request, pk=None):
+        user = self.get_object()
+        with service_errors():
+            services.user_admin_unlock(actor=request.user, user=user)
+        return Response(UserSerializer(user).data)
+
+    @extend_schema(
         summary="Email the invitation again (someone who never signed in)",
         request=None,
         responses={202: NoticeSerializer},

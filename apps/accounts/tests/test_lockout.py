@@ -262,3 +262,30 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_address_lock(host_cli
             HTTP_X_FORWARDED_FOR=f"10.9.9.{n}",
         )
     assert response.status_code == 429
+
+
+def test_a_tenant_admin_sees_the_lock_and_unlocks_from_the_users_page(host_client, signed_in_client, acme, alice):
+    fail_until_locked(host_client("acme.localhost"), "alice@acme.test", ip="198.51.100.9")
+    admin = signed_in_client(acme, email="boss@acme.test", is_tenant_admin=True)
+    page = admin.get(f"/users/{alice.pk}/").content.decode()
+    assert "Locked" in page and f"/users/{alice.pk}/unlock/" in page
+
+    assert admin.post(f"/users/{alice.pk}/unlock/").status_code == 302
+
+    assert "Locked" not in admin.get(f"/users/{alice.pk}/").content.decode()
+    assert sign_in(host_client("acme.localhost"), "alice@acme.test", PASSWORD, ip="203.0.113.9").status_code == 302
+
+
+def test_unlock_through_the_api_needs_a_tenant_admin(host_client, signed_in_client, acme, alice):
+    fail_until_locked(host_client("acme.localhost"), "alice@acme.test", ip="198.51.100.10")
+    plain = signed_in_client(acme, email="plain@acme.test")
+    assert plain.post(f"/api/v1/users/{alice.pk}/unlock/").status_code == 403
+    with schema_context(acme.schema_name):
+        assert user_is_locked(alice)
+
+    admin = signed_in_client(acme, email="boss@acme.test", is_tenant_admin=True)
+    response = admin.post(f"/api/v1/users/{alice.pk}/unlock/")
+
+    assert response.status_code == 200 and response.json()["email"] == "alice@acme.test"
+    with schema_context(acme.schema_name):
+        assert not user_is_locked(alice)
