@@ -150,6 +150,7 @@ DJANGO_GUID = {
 
 from .celery import *  # noqa: E402,F403
 from .channels import *  # noqa: E402,F403
+from .jwt import *  # noqa: E402,F403
 from .logging import *  # noqa: E402,F403
 from .spectacular import *  # noqa: E402,F403
 from .temporal import *  # noqa: E402,F403

@@ -2,8 +2,13 @@
 
 from django.urls import path
 
-from .views import MeView
+from .views import MeView, TokenObtainView, TokenRefreshView, TokenRevokeView
 
 app_name = "accounts-api"
 
-urlpatterns = [path("me/", MeView.as_view(), name="me")]
+urlpatterns = [
+    path("me/", MeView.as_view(), name="me"),
+    path("auth/token/", TokenObtainView.as_view(), name="token-obtain"),
+    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token/revoke/", TokenRevokeView.as_view(), name="token-revoke"),
+]
