@@ -71,11 +71,10 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 
 
 class JWTScheme(OpenApiAuthenticationExtension):
-    """Describes JWT access tokens in the OpenAPI document (before drf-spectacular's own simplejwt extension)."""
+    """Describes JWT access tokens in the OpenAPI document."""
 
     target_class = JWTAuthentication
     name = "jwt"
-    priority = 1
 
     def get_security_definition(self, auto_schema):
         return {

@@ -54,6 +54,8 @@ class TokenView(APIView):
 
 
 class TokenObtainView(TokenView):
+    """Email and password of an active account of this tenant in; a JWT pair out. Failures never say why."""
+
     @extend_schema(
         summary="Sign in: a JWT access and refresh token for an email and password",
         request=TokenObtainSerializer,
@@ -79,6 +81,8 @@ class TokenObtainView(TokenView):
 
 
 class TokenRefreshView(TokenView):
+    """A refresh token in; a new pair out. The refresh token presented is blacklisted: each works once."""
+
     @extend_schema(
         summary="Exchange a refresh token for a new pair (the one presented stops working)",
         request=RefreshTokenSerializer,
@@ -96,6 +100,8 @@ class TokenRefreshView(TokenView):
 
 
 class TokenRevokeView(TokenView):
+    """A refresh token in; it is blacklisted. Access tokens issued from it expire on their own within minutes."""
+
     @extend_schema(
         summary="Revoke a refresh token (sign a client out)",
         request=RefreshTokenSerializer,

@@ -1,5 +1,6 @@
 """Session authentication for the API, with a CSRF refusal that says what to send."""
 
+from drf_spectacular.authentication import SessionScheme as SpectacularSessionScheme
 from rest_framework import authentication, exceptions
 
 
@@ -19,3 +20,9 @@ class SessionAuthentication(authentication.SessionAuthentication):
                 f"CSRF check failed ({reason}). A write signed in by the browser session must send the "
                 "X-CSRFToken header with the csrftoken cookie's value; other clients should use a token instead."
             ) from None
+
+
+class SessionScheme(SpectacularSessionScheme):
+    """drf-spectacular's description of cookie sessions, for this subclass (its own matches the exact class only)."""
+
+    target_class = SessionAuthentication
