@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from rest_framework import exceptions
 from rest_framework.exceptions import ErrorDetail
+from rest_framework.renderers import JSONRenderer
 from rest_framework.views import exception_handler
 
 
@@ -62,4 +63,8 @@ def problem_exception_handler(exc, context):
         problem["code"] = code
     response.data = problem
     response.content_type = "application/problem+json"
+    request = context.get("request")
+    if request is not None:
+        # A problem is JSON even for a client that prefers HTML (the browsable API), as its Content-Type says.
+        request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
     return response

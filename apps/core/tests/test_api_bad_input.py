@@ -156,3 +156,8 @@ def test_session_write_with_csrf_token_and_token_writes_without_it_pass(acme, al
     # A bearer token is not a cookie a foreign page can make the browser send: no CSRF check.
     response = patch_me({"display_name": "Carol"}, Client(HTTP_HOST=HOST, enforce_csrf_checks=True), **bearer)
     assert response.status_code == 200 and response.json()["display_name"] == "Carol"
+
+
+def test_problems_are_json_even_when_the_client_prefers_html(acme, alice):
+    response = Client(HTTP_HOST=HOST).post(TOKEN, b"{", content_type="application/json", HTTP_ACCEPT="text/html")
+    assert problem(response, 400)["code"] == "parse_error"
