@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from .jwt import RefreshToken, token_digest
 from .models import ApiToken, User, UserSession
+from .selectors import api_token_by_prefix, user_for_authentication
 
 
 def user_create(
@@ -88,6 +90,7 @@ def seed_first_admin(*, tenant, options: dict) -> None:
 # --- Personal API tokens --------------------------------------------------------------------
 
 TOKEN_PREFIX = "nmb_"  # noqa: S105 - a label, not a secret
+TOKEN_PREFIX_FORMAT = re.compile(r"[0-9a-f]{12}")  # secrets.token_hex(6), below
 MAX_TOKEN_DAYS = 366
 # Writing last_used_at on every request would turn each API read into a write; once a minute is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -124,15 +127,18 @@ def api_token_authenticate(raw: str) -> User | None:
     if not raw.startswith(TOKEN_PREFIX) or raw.count("_") < 2:
         return None
     prefix, _, secret = raw.removeprefix(TOKEN_PREFIX).partition("_")
-    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
+    if not TOKEN_PREFIX_FORMAT.fullmatch(prefix):
+        return None
+    token = api_token_by_prefix(prefix)
     now = timezone.now()
     if token is None or not hmac.compare_digest(token.digest, _digest(secret)) or not token.is_usable(now):
         return None
-    if not token.user.is_active:
+    user = user_for_authentication(token.user_id)
+    if user is None or not user.is_active:
         return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return user
 
 
 # --- Sessions -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from apps.accounts.jwt import AccessToken
 from apps.accounts.models import User
+from apps.accounts.selectors import user_for_authentication
 from apps.accounts.services import TOKEN_PREFIX, api_token_authenticate
 
 
@@ -52,7 +53,7 @@ class JWTAuthentication(simplejwt.JWTAuthentication):
 
     def get_user(self, validated_token: AccessToken) -> User:
         user_id = str(validated_token.get(jwt_settings.USER_ID_CLAIM, ""))
-        user = User.objects.filter(pk=int(user_id)).first() if user_id.isdigit() else None
+        user = user_for_authentication(int(user_id)) if user_id.isdigit() else None
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed(JWT_REFUSED, code="token_not_valid")
         if user.tokens_valid_after and validated_token.issued_at < user.tokens_valid_after.timestamp():

@@ -161,3 +161,11 @@ def test_session_write_with_csrf_token_and_token_writes_without_it_pass(acme, al
 def test_problems_are_json_even_when_the_client_prefers_html(acme, alice):
     response = Client(HTTP_HOST=HOST).post(TOKEN, b"{", content_type="application/json", HTTP_ACCEPT="text/html")
     assert problem(response, 400)["code"] == "parse_error"
+
+
+@pytest.mark.parametrize(
+    "credential", ["nmb_\x00\x00_secret", "nmb_" + "f" * 5000 + "_x", "\x00.\x00.\x00", "e" * 5000], ids=repr
+)
+def test_absurd_bearer_credentials_are_a_401(acme, credential):
+    response = Client(HTTP_HOST=HOST).get(ME, HTTP_AUTHORIZATION=f"Bearer {credential}")
+    problem(response, 401)
