@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -16,7 +17,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from apps.accounts.forms import SignInForm
 from apps.accounts.jwt import AccessToken, RefreshToken
 from apps.accounts.models import User, UserSession
-from apps.accounts.services import user_create
+from apps.accounts.services import jwt_pair_issue, user_create
 from conftest import BROWSER_ADMIN
 
 pytestmark = pytest.mark.django_db
@@ -150,6 +151,23 @@ def test_acme_tokens_are_refused_on_globex_although_the_user_id_exists_there(api
     assert api(ACME).post(REFRESH, {"refresh": pair["refresh"]}).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "foreign", ["localhost", "acme-dev.localhost", GLOBEX], ids=["provider", "sub-tenant", "sibling"]
+)
+def test_a_tenants_access_token_is_refused_on_every_other_host(api, acme, acme_dev, globex, alice, foreign):
+    pair = api(ACME).pair()
+    assert_refused(api(foreign).me(pair["access"]))
+
+
+def test_provider_staff_tokens_are_refused_on_tenant_hosts(api, provider, acme):
+    with schema_context(provider.schema_name):
+        user_create(email="staff@nimbus.test", password=PASSWORD, is_staff=True)
+    pair = api("localhost").pair(email="staff@nimbus.test")
+    assert api("localhost").me(pair["access"]).json()["email"] == "staff@nimbus.test"
+    assert_refused(api(ACME).me(pair["access"]))
+    assert_refused(api(ACME).post(REFRESH, {"refresh": pair["refresh"]}))
+
+
 def test_acme_credentials_do_not_sign_in_on_globex(api, acme, globex):
     response = api(GLOBEX).post(TOKEN, {"email": BROWSER_ADMIN["email"], "password": BROWSER_ADMIN["password"]})
     assert assert_refused(response)["detail"] == SIGN_IN_FAILED
@@ -279,6 +297,18 @@ def test_access_token_issued_before_a_revocation_is_refused(api, acme, alice):
         after["user_id"], after["tenant"] = str(alice.pk), acme.schema_name
     assert_refused(api(ACME).me(str(before)))
     assert api(ACME).me(str(after)).status_code == 200
+
+
+def test_no_pair_is_issued_for_a_user_whose_password_changed_since_it_was_checked(acme, alice):
+    """Signing in with the old password while it is being changed yields nothing (the row is re-read, locked)."""
+    with schema_context(acme.schema_name):
+        stale = User.objects.get(pk=alice.pk)
+        changed = User.objects.get(pk=alice.pk)
+        changed.set_password(NEW_PASSWORD)
+        changed.save()
+        with pytest.raises(ValidationError):
+            jwt_pair_issue(user=stale)
+        assert not OutstandingToken.objects.filter(user=alice).exists()
 
 
 def test_refresh_token_without_a_record_is_refused(api, acme, alice):

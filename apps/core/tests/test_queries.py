@@ -1,10 +1,13 @@
-"""RowByKey: the ORM's row, read in the connection's schema, with SQL compiled once."""
+"""RowByKey: the ORM's row, read in the connection's schema, with SQL compiled once; sessions read with it."""
 
 import pytest
+from django.contrib.sessions.models import Session
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.accounts.models import ApiToken, User
 from apps.accounts.services import api_token_create, user_create
+from apps.accounts.session_store import SessionStore
 from apps.core.queries import RowByKey
 
 pytestmark = pytest.mark.django_db
@@ -37,3 +40,16 @@ def test_reads_the_schema_the_connection_is_in(acme, globex):
 def test_only_unique_keys():
     with pytest.raises(ValueError, match="not unique"):
         RowByKey(User, "display_name")
+
+
+def test_sessions_are_read_with_the_compiled_lookup_and_expire(signed_in_client, acme):
+    """apps.accounts.session_store: a signed-in session loads; an expired or ended one is anonymous."""
+    client = signed_in_client(acme, email="sessions@acme.test")
+    key = client.cookies["sessionid"].value
+    assert client.get("/api/v1/me/").status_code == 200
+    with schema_context(acme.schema_name):
+        assert SessionStore(key).load()["_auth_user_id"] == str(client.user.pk)
+        Session.objects.filter(session_key=key).update(expire_date=timezone.now())
+        store = SessionStore(key)
+        assert store.load() == {} and store.session_key is None
+    assert client.get("/api/v1/me/").status_code == 401
