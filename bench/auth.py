@@ -1,9 +1,10 @@
-"""Authentication overhead: ``GET /api/v1/me/`` signed in by session and by API token, against baselines.
+"""Authentication overhead: ``GET /api/v1/me/`` signed in by session, API token and JWT, against baselines.
 
 Measured in one run, against the bench database the runner prepared
 (``python -m bench auth``). One tenant (``benchauth``) is provisioned through
 ``tenant_provision``; in its schema a user is created with a password and
-given a personal API token (``api_token_create``).
+given a personal API token (``api_token_create``) and a JWT pair
+(``jwt_pair_issue``; the access token lives five minutes, longer than the run).
 
 Every request goes through Django's test client in this process
 (``Client(HTTP_HOST="benchauth.localhost")``): the whole middleware stack,
@@ -15,7 +16,7 @@ own database connection (``CONN_MAX_AGE = 0`` in the test settings): the
 connect would swamp the sub-millisecond differences measured here, and
 /healthz, which touches no database, would not pay it. So no HTTP figure.
 
-Four kinds of request, ``REQUESTS`` each (fewer if the timed loop runs past
+Five kinds of request, ``REQUESTS`` each (fewer if the timed loop runs past
 ``BUDGET_SECONDS``; the output says how many) after ``WARMUP`` warm-up
 requests each, interleaved one of each in turn so that drift (machine load,
 cache warmth, garbage collection) hits them alike:
@@ -34,10 +35,11 @@ cache warmth, garbage collection) hits them alike:
 * ``/api/v1/me/`` with ``Authorization: Bearer nmb_<prefix>_<secret>``: the
   token row with its user is read (one query, same switch first), the
   secret's digest compared.
+* ``/api/v1/me/`` with ``Authorization: Bearer <JWT access token>``: the
+  signature and claims (tenant, expiry) checked, the user read (one query,
+  same switch first) and its ``tokens_valid_after`` compared.
 
-JWT is not measured: it is not built yet (docs/api.md).
-
-Figures, per authentication method (``session``, ``token``):
+Figures, per authentication method (``session``, ``token``, ``jwt``):
 
 * ``<method>_added_ms``: p50(me, signed in) - p50(/healthz). Includes tenant
   routing, the rest of the middleware, DRF and the view, not only
@@ -46,12 +48,15 @@ Figures, per authentication method (``session``, ``token``):
   authenticating (and the small view body, one serializer) adds to a request
   that is routed and handled by DRF anyway. Baseline: p50(me, 401).
 
-Goal for all four: under 2 ms. ``ratio`` is, as everywhere, baseline / value:
+Goal for all six: under 2 ms. ``ratio`` is, as everywhere, baseline / value:
 here the baseline request's p50 over the time added (above 1: authentication
 costs less than the whole baseline request). A figure is MISSED as well when
 any response had an unexpected status or the signed-in responses did not
-name the bench user. p50, p99 and requests/s of each path, and the database
-queries each path runs, are printed as context lines first.
+name the bench user. p50, p99 and requests/s of each path, the CPU time the
+request thread used (p50; the database server's work is not in it, and it
+hardly grows when other processes compete for the CPUs, as wall-clock
+times do), and the database queries each path runs, are printed as context
+lines first.
 """
 
 from __future__ import annotations
@@ -72,7 +77,7 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
 from apps.accounts.models import User
-from apps.accounts.services import api_token_create, user_create
+from apps.accounts.services import api_token_create, jwt_pair_issue, user_create
 from apps.tenancy import services
 from apps.tenancy.models import Tenant
 
@@ -103,14 +108,16 @@ class Route:
     expected_status: int
     headers: dict[str, str] = field(default_factory=dict)
     seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
 
     def request(self, *, record: bool = True) -> None:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.thread_time()
         response = self.client.get(self.url, headers=self.headers)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.thread_time() - cpu_start
         if record:
             self.seconds.append(elapsed)
+            self.cpu_seconds.append(cpu)
             self.statuses[response.status_code] += 1
 
     @property
@@ -132,22 +139,24 @@ class Route:
     def summary(self) -> str:
         return (
             f"{self.name}: GET {self.url} x{len(self.seconds)}: p50 {self.p50_ms:.3f}ms, p99 {self.p99_ms:.3f}ms, "
-            f"{self.per_second:.0f} requests/s (one at a time, in process); statuses {dict(self.statuses)}"
+            f"{self.per_second:.0f} requests/s (one at a time, in process); this thread's CPU p50 "
+            f"{statistics.median(self.cpu_seconds) * 1000:.3f}ms; statuses {dict(self.statuses)}"
         )
 
 
-def set_up() -> tuple[str, str]:
-    """The bench tenant, its user (with a password) and an API token: (host, plaintext token)."""
+def set_up() -> tuple[str, str, str]:
+    """The bench tenant, its user (with a password), an API token and a JWT: (host, API token, JWT access token)."""
     start = time.perf_counter()
     tenant = services.tenant_provision(name="Bench Auth", slug=SLUG)
     with schema_context(tenant.schema_name):
         user = user_create(email=EMAIL, password=PASSWORD, display_name="Bench Auth")
         _token, plaintext = api_token_create(user=user, name="bench")
+        access, _refresh = jwt_pair_issue(user=user)
     note(
-        f"set-up (untimed): tenant {SLUG!r} provisioned, user and API token created in its schema "
+        f"set-up (untimed): tenant {SLUG!r} provisioned, user, API token and JWT pair created in its schema "
         f"in {time.perf_counter() - start:.2f}s"
     )
-    return services.default_domain_for(SLUG), plaintext
+    return services.default_domain_for(SLUG), plaintext, access
 
 
 def signed_in_client(host: str) -> Client:
@@ -158,10 +167,10 @@ def signed_in_client(host: str) -> Client:
     return client
 
 
-def identity_checks(session: Route, token: Route) -> bool:
-    """Both signed-in paths really name the bench user on the bench tenant."""
+def identity_checks(signed_in: list[Route]) -> bool:
+    """Every signed-in path really names the bench user on the bench tenant."""
     results = []
-    for route in (session, token):
+    for route in signed_in:
         body = route.client.get(route.url, headers=route.headers).json()
         results.append(body.get("email") == EMAIL and body.get("tenant") == SLUG)
         note(f"{route.name}: /api/v1/me/ answers email={body.get('email')!r} tenant={body.get('tenant')!r}")
@@ -206,16 +215,17 @@ def measure(routes: list[Route]) -> float:
 
 
 def main() -> None:
-    note("JWT is not measured: JWT access/refresh tokens do not exist yet (docs/api.md); session and API token are")
-    host, plaintext = set_up()
+    host, plaintext, access = set_up()
     anonymous = Client(HTTP_HOST=host)
     healthz = Route("healthz", anonymous, HEALTHZ, 200)
     unauthenticated = Route("me-401", anonymous, ME, 401)
     session = Route("me-session", signed_in_client(host), ME, 200)
     token = Route("me-token", Client(HTTP_HOST=host), ME, 200, headers={"Authorization": f"Bearer {plaintext}"})
-    routes = [healthz, unauthenticated, session, token]
+    jwt = Route("me-jwt", Client(HTTP_HOST=host), ME, 200, headers={"Authorization": f"Bearer {access}"})
+    signed_in = [session, token, jwt]
+    routes = [healthz, unauthenticated, *signed_in]
 
-    identity_ok = identity_checks(session, token)
+    identity_ok = identity_checks(signed_in)
     load_before = os.getloadavg()[0]
     # The bench runs on the test settings, which switch the routing cache off; measure production's default.
     with quiet_request_log(), override_settings(NIMBUS_ROUTING_CACHE_SECONDS=60):
@@ -224,13 +234,13 @@ def main() -> None:
     done = len(healthz.seconds)
     note(
         f"{done} of {REQUESTS} requests per path (budget {BUDGET_SECONDS:g}s) after {WARMUP} warm-up each, "
-        f"the four paths interleaved, with Django's test client in process (host {host}); {seconds:.1f}s in all; "
+        f"the five paths interleaved, with Django's test client in process (host {host}); {seconds:.1f}s in all; "
         f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after, on {os.cpu_count()} CPUs; "
         "'django.request' held at ERROR meanwhile, so the 401s logged no warning"
     )
     for route in routes:
         note(route.summary())
-    for route in (session, token):
+    for route in signed_in:
         note(
             f"{route.name}: p50 {route.p50_ms / healthz.p50_ms:.1f}x /healthz's, "
             f"{route.p50_ms / unauthenticated.p50_ms:.2f}x the routed 401's; "
@@ -241,7 +251,7 @@ def main() -> None:
     note(f"all statuses as expected: {statuses_ok}; signed-in responses name the bench user: {identity_ok}")
     valid = statuses_ok and identity_ok
     figures = []
-    for method, route in (("session", session), ("token", token)):
+    for method, route in (("session", session), ("token", token), ("jwt", jwt)):
         for name, baseline in (("added_ms", healthz), ("auth_added_ms", unauthenticated)):
             added = route.p50_ms - baseline.p50_ms
             figures.append(

@@ -11,11 +11,28 @@ from django.core.cache import cache
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
+from apps.core.queries import RowByKey
+
 from .models import AccountPolicy, ApiToken, User, UserSession
 from .permissions import can_manage_users
 
 # The cache's KEY_FUNCTION puts the schema in front of this key: each tenant caches its own policy.
 POLICY_CACHE_KEY = "accounts:policy"
+
+# Authentication reads these on every API request: compiled once per process (see apps.core.queries).
+_user_by_id = RowByKey(User, "id")
+_api_token_by_prefix = RowByKey(ApiToken, "prefix")
+
+
+def user_for_authentication(user_id: int) -> User | None:
+    """The user a credential names, in the current schema, whether active or not (the caller decides)."""
+    if not 0 < user_id < 2**63:  # beyond the id column's range: nobody
+        return None
+    return _user_by_id.get(user_id)
+
+
+def api_token_by_prefix(prefix: str) -> ApiToken | None:
+    return _api_token_by_prefix.get(prefix)
 
 
 def api_tokens_of(user: User) -> QuerySet[ApiToken]:

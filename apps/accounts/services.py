@@ -1,10 +1,11 @@
-"""Writes to user accounts and invitations, API tokens, sessions, lockouts and the schema's account policy."""
+"""Writes to user accounts and invitations, API tokens, JWTs, sessions, lockouts and the schema's account policy."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import smtplib
 from datetime import timedelta
@@ -24,10 +25,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from .jwt import RefreshToken, token_digest
 from .models import AccountPolicy, ApiToken, User, UserSession
 from .permissions import can_manage_users
-from .selectors import POLICY_CACHE_KEY
+from .selectors import POLICY_CACHE_KEY, api_token_by_prefix, user_for_authentication
 from .tokens import invitation_token, password_reset_token
 
 logger = logging.getLogger(__name__)
@@ -296,6 +302,7 @@ def user_invite(
 # --- Personal API tokens --------------------------------------------------------------------
 
 TOKEN_PREFIX = "nmb_"  # noqa: S105 - a label, not a secret
+TOKEN_PREFIX_FORMAT = re.compile(r"[0-9a-f]{12}")  # secrets.token_hex(6), below
 MAX_TOKEN_DAYS = 366
 # Writing last_used_at on every request would turn each API read into a write; once a minute is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -332,15 +339,18 @@ def api_token_authenticate(raw: str) -> User | None:
     if not raw.startswith(TOKEN_PREFIX) or raw.count("_") < 2:
         return None
     prefix, _, secret = raw.removeprefix(TOKEN_PREFIX).partition("_")
-    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
+    if not TOKEN_PREFIX_FORMAT.fullmatch(prefix):
+        return None
+    token = api_token_by_prefix(prefix)
     now = timezone.now()
     if token is None or not hmac.compare_digest(token.digest, _digest(secret)) or not token.is_usable(now):
         return None
-    if not token.user.is_active:
+    user = user_for_authentication(token.user_id)
+    if user is None or not user.is_active:
         return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return user
 
 
 # --- Sessions -------------------------------------------------------------------------------
@@ -371,11 +381,20 @@ def user_credentials_revoke(*, user: User, keep_session: str | None = None) -> N
 
     Called when a password changes, a user is disabled or asks to be signed out
     everywhere. Access tokens issued before now stop working at once; refresh
-    tokens are blacklisted.
+    tokens are blacklisted. Personal API tokens are not touched: they are
+    managed one by one on their own page.
     """
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(tokens_valid_after=timezone.now())
+        # The user's row lock orders this against a token being issued meanwhile (see jwt_pair_issue):
+        # either that token is issued first and blacklisted below, or it sees the new moment and is refused.
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+        now = timezone.now()
+        User.objects.filter(pk=user.pk).update(tokens_valid_after=now)
+        # Also on the instance, so that a later save() of it cannot put the old value back.
+        user.tokens_valid_after = now
         user_sessions_revoke(user=user, keep=keep_session)
+        live = OutstandingToken.objects.filter(user=user, expires_at__gt=now, blacklistedtoken__isnull=True)
+        BlacklistedToken.objects.bulk_create([BlacklistedToken(token=token) for token in live], ignore_conflicts=True)
 
 
 def user_sessions_revoke(*, user: User, session_keys: list[str] | None = None, keep: str | None = None) -> int:
@@ -447,3 +466,86 @@ def account_policy_update(*, actor: User, **fields) -> AccountPolicy:
         cache.delete(POLICY_CACHE_KEY)
         transaction.on_commit(lambda: cache.delete(POLICY_CACHE_KEY))
     return policy
+
+
+# --- JWT access and refresh tokens ----------------------------------------------------------
+
+JWT_REFUSED = "The refresh token is invalid, expired or revoked; sign in again."
+
+
+def jwt_pair_issue(*, user: User) -> tuple[str, str]:
+    """A new (access, refresh) pair for ``user``, bound to the current schema; the refresh token is recorded.
+
+    ``user`` is the instance that just proved its credentials: if the account
+    was disabled, its password changed or its tokens revoked since it was
+    read, nothing is issued. Only the refresh token's digest is stored, so the
+    outstanding-token table holds nothing a reader could present.
+    """
+    with transaction.atomic():
+        current = (
+            User.objects.select_for_update()
+            .filter(pk=user.pk)
+            .values_list("is_active", "password", "tokens_valid_after")
+            .first()
+        )
+        if current != (True, user.password, user.tokens_valid_after):
+            raise ValidationError(JWT_REFUSED, code="token_not_valid")
+        refresh = RefreshToken.for_user(user)
+        encoded = str(refresh)
+        OutstandingToken.objects.create(
+            user=user,
+            jti=refresh[jwt_settings.JTI_CLAIM],
+            token=token_digest(encoded),
+            created_at=refresh.current_time,
+            expires_at=datetime_from_epoch(refresh["exp"]),
+        )
+    return str(refresh.access_token), encoded
+
+
+def _decode_refresh(raw: str) -> tuple[RefreshToken, int]:
+    """The refresh token and its user id, or ValidationError for any token this schema must refuse."""
+    try:
+        refresh = RefreshToken(raw)
+    except TokenError:
+        raise ValidationError(JWT_REFUSED, code="token_not_valid") from None
+    user_id = str(refresh.get(jwt_settings.USER_ID_CLAIM, ""))
+    if not user_id.isdigit():
+        raise ValidationError(JWT_REFUSED, code="token_not_valid")
+    return refresh, int(user_id)
+
+
+def _spend_refresh(refresh: RefreshToken, user_id: int) -> User:
+    """Blacklist ``refresh`` and return its user, inside the caller's transaction; refuse it if it was spent already.
+
+    The rows are locked, so two requests racing with the same token cannot both spend it.
+    """
+    user = User.objects.select_for_update().filter(pk=user_id).first()
+    if user is None or not user.is_active:
+        raise ValidationError(JWT_REFUSED, code="token_not_valid")
+    # Normally blacklisted by the revocation already; this also covers a token recorded while it ran.
+    if user.tokens_valid_after and refresh.issued_at < user.tokens_valid_after.timestamp():
+        raise ValidationError(JWT_REFUSED, code="token_not_valid")
+    # Ordered by id: simplejwt orders these by user, an outer join FOR UPDATE cannot lock.
+    outstanding = (
+        OutstandingToken.objects.select_for_update().filter(jti=refresh[jwt_settings.JTI_CLAIM]).order_by("pk").first()
+    )
+    # Every token Nimbus issues is recorded; one without a row is not ours to honour.
+    if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
+        raise ValidationError(JWT_REFUSED, code="token_not_valid")
+    BlacklistedToken.objects.create(token=outstanding)
+    return user
+
+
+def jwt_refresh(*, raw: str) -> tuple[str, str]:
+    """Exchange a refresh token for a new (access, refresh) pair; the presented one is blacklisted (rotation)."""
+    refresh, user_id = _decode_refresh(raw)
+    with transaction.atomic():
+        user = _spend_refresh(refresh, user_id)
+        return jwt_pair_issue(user=user)
+
+
+def jwt_refresh_revoke(*, raw: str) -> None:
+    """Blacklist a refresh token (a client signing out). Access tokens already issued expire within minutes."""
+    refresh, user_id = _decode_refresh(raw)
+    with transaction.atomic():
+        _spend_refresh(refresh, user_id)

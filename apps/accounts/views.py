@@ -5,6 +5,7 @@ the schema whose users, sessions and reset tokens are used.
 """
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -56,6 +57,8 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         # Whoever proved they own the mailbox may sign in again, even if their account was locked.
         services.user_unlock(user=form.user)
+        # Whoever knew the old password is signed out: every session and JWT of the account ends.
+        services.user_credentials_revoke(user=form.user)
         return response
 
 
@@ -98,9 +101,15 @@ def api_token_revoke(request, pk: int):
 @never_cache
 @login_required
 def sessions(request):
-    """Where the user is signed in; end one session, or every other one."""
+    """Where the user is signed in; end one session, every other one, or all of them with every JWT."""
     current = request.session.session_key
     if request.method == "POST":
+        if request.POST.get("everywhere"):
+            # This session too, and every JWT: back to the sign-in page.
+            services.user_credentials_revoke(user=request.user)
+            logout(request)
+            messages.success(request, "Signed out everywhere.")
+            return redirect("accounts:sign-in")
         if request.POST.get("all_others"):
             ended = services.user_sessions_revoke(user=request.user, keep=current)
         else:
@@ -122,8 +131,8 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         response = super().form_valid(form)  # rotates this session's key
         after = self.request.session.session_key
         services.user_session_rekey(old_key=before, new_key=after)
-        # A new password ends every other session, and with them their records.
-        services.user_sessions_revoke(user=form.user, keep=after)
+        # A new password ends every other session and every JWT of the account.
+        services.user_credentials_revoke(user=form.user, keep_session=after)
         return response
 
 

@@ -142,6 +142,8 @@ EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
 EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH") or str(NIMBUS_DATA_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"nimbus@{NIMBUS_BASE_DOMAIN}")
 
+# Django's database sessions, read with a query compiled once per process.
+SESSION_ENGINE = "apps.accounts.session_store"
 # Cookies are per host: a tenant's session never travels to another tenant's host.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -167,6 +169,7 @@ DJANGO_GUID = {
 from .axes import *  # noqa: E402,F403
 from .celery import *  # noqa: E402,F403
 from .channels import *  # noqa: E402,F403
+from .jwt import *  # noqa: E402,F403
 from .logging import *  # noqa: E402,F403
 from .spectacular import *  # noqa: E402,F403
 from .temporal import *  # noqa: E402,F403

@@ -2,11 +2,15 @@
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # Token first: its 401 carries a WWW-Authenticate challenge (session auth alone would answer 403).
+    # Tokens first: their 401 carries a WWW-Authenticate challenge (session auth alone would answer 403).
+    # The API-token class takes only "Bearer nmb_…"; every other Bearer credential is a JWT.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.api.authentication.ApiTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "apps.accounts.api.authentication.JWTAuthentication",
+        "apps.core.api.authentication.SessionAuthentication",
     ],
+    # The API speaks JSON only: anything else is a 415 that names what is accepted.
+    "DEFAULT_PARSER_CLASSES": ["apps.core.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "apps.core.api.exceptions.problem_exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
