@@ -1,7 +1,6 @@
 """Serializers of the accounts API."""
 
 from rest_framework import serializers
-from rest_framework.fields import empty
 
 from apps.accounts.models import User
 from apps.core.api.serializers import StrictModelSerializer, StrictSerializer
@@ -54,13 +53,6 @@ class UserSerializer(serializers.ModelSerializer):
         return user.has_usable_password()
 
 
-class UnsetBooleanField(serializers.BooleanField):
-    """A boolean that may be left out. DRF reads a boolean missing from form-encoded input as false
-    (checkbox semantics); here "not given" must stay "not given"."""
-
-    default_empty_html = empty
-
-
 class UserCreateSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
     display_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
@@ -72,7 +64,7 @@ class UserCreateSerializer(StrictSerializer):
         style={"input_type": "password"},
         help_text="Set the first password now. Leave it out to email an invitation instead.",
     )
-    invite = UnsetBooleanField(
+    invite = serializers.BooleanField(
         required=False,
         help_text="Without a password: true (the default) emails an invitation; false creates an account that "
         "cannot sign in until an invitation or password reset is sent. Not allowed together with a password.",
