@@ -2,7 +2,7 @@
 
 The session creates, once per test database (so once per xdist worker), and
 commits: the provider, tenants ``acme`` and ``globex``, sub-tenant
-``acme-dev`` and a suspended tenant ``initech``. Tests run inside a
+``acme-dev``, ``vandelay`` (for browser tests that change data) and a suspended tenant ``initech``. Tests run inside a
 transaction and may provision more tenants; those roll back with the test.
 """
 
@@ -18,6 +18,13 @@ from django_tenants.utils import schema_context
 
 # Committed with the session tenants, so servers running in other threads (the browser tests') see it.
 BROWSER_ADMIN = {"email": "admin@acme.localhost", "password": "nimbus-browser-test-password", "name": "Acme Admin"}
+# Browser tests that change data (add users, open a tenant as a delegate) do it in vandelay, a tenant no
+# other test looks at, so what they commit cannot disturb tests that count acme's rows.
+BROWSER_VANDELAY_ADMIN = {
+    "email": "admin@vandelay.localhost",
+    "password": BROWSER_ADMIN["password"],
+    "name": "Vandelay Admin",
+}
 # Provider staff, committed likewise, for browser tests of the provider admin.
 BROWSER_STAFF = {"email": "staff@nimbus.localhost", "password": "nimbus-browser-test-password"}
 
@@ -39,6 +46,16 @@ SESSION_TENANTS = [
         "options": {"admin_email": "admin@globex.localhost", "admin_password": BROWSER_ADMIN["password"]},
     },
     {"slug": "acme-dev", "name": "Acme Development", "plan": "starter", "parent": "acme"},
+    {
+        "slug": "vandelay",
+        "name": "Vandelay Industries",
+        "plan": "standard",
+        "options": {
+            "admin_email": BROWSER_VANDELAY_ADMIN["email"],
+            "admin_password": BROWSER_VANDELAY_ADMIN["password"],
+            "admin_name": BROWSER_VANDELAY_ADMIN["name"],
+        },
+    },
     {"slug": "initech", "name": "Initech", "plan": "starter", "suspend": True},
 ]
 

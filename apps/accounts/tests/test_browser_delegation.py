@@ -1,4 +1,4 @@
-"""In a real browser: provider staff sign in to the admin and open the acme tenant as a delegated account."""
+"""In a real browser: provider staff sign in to the admin and open a tenant as a delegated account."""
 
 import os
 import re
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-def test_provider_staff_open_acme_from_the_admin(app_server, page):
+def test_provider_staff_open_a_tenant_from_the_admin(app_server, page):
     provider = f"http://localhost:{app_server}"
     page.goto(f"{provider}/admin/")
     page.get_by_label("Email").fill(BROWSER_STAFF["email"])
@@ -22,15 +22,15 @@ def test_provider_staff_open_acme_from_the_admin(app_server, page):
     page.wait_for_url(f"{provider}/admin/")
 
     page.goto(f"{provider}/admin/tenancy/tenant/")
-    page.get_by_role("link", name="Acme Corporation", exact=True).click()
+    page.get_by_role("link", name="Vandelay Industries", exact=True).click()
     page.get_by_role("button", name="Open tenant").click()
 
-    page.wait_for_url(re.compile(rf"^http://acme\.localhost:{app_server}/delegate/"))
-    assert page.get_by_role("heading", name="Delegated access to Acme Corporation").is_visible()
+    page.wait_for_url(re.compile(rf"^http://vandelay\.localhost:{app_server}/delegate/"))
+    assert page.get_by_role("heading", name="Delegated access to Vandelay Industries").is_visible()
     page.get_by_role("button", name="Continue as delegate").click()
 
-    page.wait_for_url(f"http://acme.localhost:{app_server}/")
+    page.wait_for_url(f"http://vandelay.localhost:{app_server}/")
     banner = page.locator("#delegation-banner")
     assert banner.is_visible()
     assert BROWSER_STAFF["email"] in banner.inner_text()
-    assert page.get_by_role("heading", name="Acme Corporation").is_visible()
+    assert page.get_by_role("heading", name="Vandelay Industries").is_visible()

@@ -23,9 +23,10 @@ def signed_in(host_client, agent: str):
     return client
 
 
-def rows(acme):
+def rows(acme, user=None):
+    """Sessions of ``user`` (Alice by default): acme's committed admin may have sessions of its own."""
     with schema_context(acme.schema_name):
-        return list(UserSession.objects.order_by("created_at"))
+        return list(UserSession.objects.filter(user__email=(user or "alice@acme.test")).order_by("created_at"))
 
 
 def test_each_sign_in_is_listed_and_signing_out_removes_it(host_client, acme, alice):

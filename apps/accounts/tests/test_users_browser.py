@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from conftest import BROWSER_ADMIN
+from conftest import BROWSER_VANDELAY_ADMIN as BROWSER_ADMIN
 
 # No django_db mark: the test never touches the database itself (the server's threads do, on committed
 # data), so the user it creates is committed and its email is unique per run.
@@ -28,8 +28,8 @@ def sign_in(page, base, email, password):
 
 
 def test_admin_creates_a_user_who_signs_in_and_uses_an_api_token(app_server, page, browser):
-    base = f"http://acme.localhost:{app_server}"
-    email = f"browser-{uuid.uuid4().hex[:12]}@acme.test"
+    base = f"http://vandelay.localhost:{app_server}"
+    email = f"browser-{uuid.uuid4().hex[:12]}@vandelay.test"
 
     sign_in(page, base, BROWSER_ADMIN["email"], BROWSER_ADMIN["password"])
     page.get_by_role("link", name="Users").click()
@@ -71,8 +71,8 @@ def test_admin_creates_a_user_who_signs_in_and_uses_an_api_token(app_server, pag
     # A plain HTTP client without cookies: only the token says who is calling.
     request = urllib.request.Request(
         f"http://127.0.0.1:{app_server}/api/v1/me/",
-        headers={"Host": f"acme.localhost:{app_server}", "Authorization": f"Bearer {token}"},
+        headers={"Host": f"vandelay.localhost:{app_server}", "Authorization": f"Bearer {token}"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         me = json.load(response)
-    assert (me["email"], me["display_name"], me["tenant"]) == (email, "Browser Made", "acme")
+    assert (me["email"], me["display_name"], me["tenant"]) == (email, "Browser Made", "vandelay")

@@ -36,7 +36,7 @@ def test_create_tenant_reports_validation_errors_as_command_errors():
 def test_list_tenants_prints_the_tree():
     lines = run("list_tenants").splitlines()
     slugs = [line.strip().removeprefix("└─ ").split()[0] for line in lines]
-    assert slugs == ["provider", "acme", "acme-dev", "globex", "initech"]
+    assert slugs == ["provider", "acme", "acme-dev", "globex", "initech", "vandelay"]
     assert lines[2].startswith("    └─ acme-dev")
     assert "[tenant, suspended]" in lines[4]
 
@@ -52,4 +52,4 @@ def test_suspend_resume_and_archive_commands(globex):
 
 def test_migrate_all_skips_tenants_already_up_to_date():
     output = run("migrate_all")
-    assert "0 of 4 tenant schema(s) (4 already up to date)" in output
+    assert "0 of 5 tenant schema(s) (5 already up to date)" in output

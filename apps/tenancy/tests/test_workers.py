@@ -101,8 +101,8 @@ def test_heartbeat_schedule_records_last_seen_for_active_tenants_only(acme, glob
     after = _beats()
 
     assert schedule_id == f"{settings.TEMPORAL_TASK_QUEUE}.tenant-heartbeat"
-    assert reached == 3  # acme, acme-dev, globex
-    for slug in ("acme", "acme-dev", "globex"):
+    assert reached == 4  # acme, acme-dev, globex, vandelay
+    for slug in ("acme", "acme-dev", "globex", "vandelay"):
         assert after[slug] == before.get(slug, 0) + 1
     assert "initech" not in after  # suspended: never reached
     assert TenantHeartbeatWorkflow.__name__ in [w.__name__ for w in temporal.registered_workflows()]
@@ -123,7 +123,7 @@ def test_heartbeat_pages_through_tenants_and_continues_as_new(acme, globex, init
         return reached, first_run.status
 
     reached, first_status = asyncio.run(_with_worker(body))
-    assert reached == 3
+    assert reached == 4
     assert first_status == WorkflowExecutionStatus.CONTINUED_AS_NEW
     after = _beats()
     assert all(after[slug] == before.get(slug, 0) + 1 for slug in ("acme", "acme-dev", "globex"))
