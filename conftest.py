@@ -286,7 +286,7 @@ def committed_session():
                     user = User.objects.get(email=email)
                     store = SessionStore()
                     store[SESSION_KEY] = str(user.pk)
-                    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+                    store[BACKEND_SESSION_KEY] = "apps.accounts.backends.AccountBackend"
                     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
                     store.create()
                     return store.session_key

@@ -22,6 +22,7 @@ from apps.core.errors import describe_validation_error
 from apps.tenancy.selectors import sub_tenants_of
 
 from . import delegation
+from .backends import BACKEND_PATH
 from .permissions import can_manage_users
 
 # The cap the session-timeout middleware applies on top of the tenant's own limits.
@@ -91,7 +92,7 @@ def delegate(request, token: str):
         delegate_user = delegation.delegation_redeem(token=token, tenant=request.tenant)
     except ValidationError as error:
         return render(request, "accounts/delegate.html", {"error": describe_validation_error(error)}, status=400)
-    login(request, delegate_user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, delegate_user, backend=BACKEND_PATH)
     # An absolute end: activity never extends a delegated session past an hour.
     request.session.set_expiry(timezone.now() + timedelta(seconds=delegation.DELEGATED_SESSION_SECONDS))
     request.session[SESSION_CAP_KEY] = delegation.DELEGATED_SESSION_SECONDS

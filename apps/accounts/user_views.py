@@ -18,6 +18,7 @@ from apps.core.htmx import htmx_partial, vary_on_htmx
 from apps.core.tables import configure_table
 
 from . import services
+from .backends import BACKEND_PATH
 from .filtersets import UserFilterSet
 from .permissions import can_manage_users, users_manager_required
 from .selectors import user_is_locked, users_for
@@ -167,7 +168,7 @@ class InvitationView(auth_views.PasswordResetConfirmView):
     token_generator = invitation_token
     post_reset_login = True
     # Named, because sign-in backends may be several (lockout adds one) and auth.login then needs to know.
-    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
+    post_reset_login_backend = BACKEND_PATH
     success_url = "/"
 
     def get_user(self, uidb64):

@@ -14,7 +14,7 @@ from ._env import read_bool, read_int
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out account or address before any password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "apps.accounts.backends.AccountBackend",
 ]
 
 # Failures (counted per account and, separately, per address) that lock, and for how long (0: until unlocked).

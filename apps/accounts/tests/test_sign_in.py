@@ -201,3 +201,12 @@ def test_password_rules_are_listed_as_html_not_escaped(signed_in_client, acme):
     page = signed_in_client(acme).get("/account/password/").content.decode()
     assert "<li>Your password must contain at least 12 characters.</li>" in page
     assert "&lt;li&gt;" not in page
+
+
+def test_a_session_of_a_user_disabled_since_is_signed_out_on_the_next_request(host_client, acme, alice):
+    client = host_client("acme.localhost")
+    assert sign_in(client, "alice@acme.test", PASSWORD).status_code == 302
+    assert client.get("/account/").status_code == 200
+    with schema_context(acme.schema_name):
+        User.objects.filter(pk=alice.pk).update(is_active=False)
+    assert client.get("/account/").status_code == 302  # the backend read the row again: no stale user
