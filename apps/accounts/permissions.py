@@ -1,6 +1,7 @@
-"""Interim permission checks of the accounts app.
+"""The accounts app's permissions: what it declares to the registry, and its interim checks.
 
-Until the access-control engine lands, managing users is reserved to tenant
+``PERMISSIONS`` is collected by ``apps.access.registry``. Until the
+access-control engine decides with them, managing users is reserved to tenant
 administrators (and provider superusers on the provider host). Every page,
 API view and menu entry asks through these functions only, so the engine can
 replace their bodies with one ``authorize(...)`` call each.
@@ -13,6 +14,20 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
+
+from apps.core.permissions import Permission, Tier
+
+PERMISSIONS = [
+    Permission("accounts:user:view", "See the tenant's users", Tier.USER),
+    Permission("accounts:user:create", "Add users and send invitations", Tier.TENANT_ADMIN),
+    Permission("accounts:user:update", "Change users' email, name and administrator flag", Tier.TENANT_ADMIN),
+    Permission("accounts:user:disable", "Disable and enable users", Tier.TENANT_ADMIN),
+    Permission("accounts:user:reset_password", "Send users a password-reset link", Tier.TENANT_ADMIN),
+    Permission("accounts:user:unlock", "Lift a lockout after failed sign-ins", Tier.TENANT_ADMIN),
+    Permission("accounts:policy:view", "See the password and session policy", Tier.TENANT_ADMIN),
+    Permission("accounts:policy:update", "Change the password and session policy", Tier.TENANT_ADMIN),
+    Permission("accounts:subtenant:open", "Open a sub-tenant as a delegated account", Tier.TENANT_ADMIN),
+]
 
 
 def can_manage_users(user) -> bool:

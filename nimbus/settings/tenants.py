@@ -15,6 +15,7 @@ SHARED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "apps.accounts",
+    "apps.access",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
@@ -35,6 +36,7 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "apps.accounts",
+    "apps.access",
     "django.contrib.sessions",
     # Refresh-token blacklist and sign-in lockout records belong to the realm they protect.
     "rest_framework_simplejwt.token_blacklist",
