@@ -68,3 +68,14 @@ def test_list_permissions_prints_a_table_and_json(capsys):
         "label": "Open a tenant as a delegated account",
         "description": "",
     } in rows
+
+
+def test_the_documented_role_table_is_the_generated_one():
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from apps.access.management.commands.list_permissions import roles_table
+
+    docs = (Path(settings.BASE_DIR) / "docs" / "access.md").read_text()
+    assert roles_table(registry.all_permissions()) in docs, "run 'manage.py list_permissions --roles' into docs"
