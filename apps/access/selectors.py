@@ -10,7 +10,7 @@ from django_tenants.utils import get_public_schema_name
 
 from apps.core.permissions import Tier
 
-from .models import Group, GroupNesting, Role
+from .models import Group, GroupNesting, Role, RoleAssignment
 
 # Bumped by every change to groups or memberships; cached answers name the version they were computed at.
 GROUP_GRAPH_VERSION_KEY = "access:group-graph-version"
@@ -100,3 +100,31 @@ def principal_tier(user) -> Tier:
 
 def roles() -> list[Role]:
     return list(Role.objects.all())
+
+
+def tier_of(role: Role) -> Tier:
+    return next(tier for tier in Tier if tier.key == role.tier)
+
+
+def assignments_reaching(user):
+    """Role assignments that apply to ``user``: to them directly or to any group they are in (transitively)."""
+    from django.db.models import Q
+
+    return (
+        RoleAssignment.objects.select_related("role")
+        .filter(Q(user=user) | Q(group_id__in=user_group_ids(user)))
+        .order_by("role__name", "scope_type", "scope_id")
+    )
+
+
+def effective_permissions(user) -> dict[str, set[tuple[str, str]]]:
+    """What ``user`` holds through roles: permission name → the (scope type, scope id) pairs it holds it over.
+
+    An overview for people (the "effective permissions" page); decisions are
+    the policy engine's, which also weighs policies and object grants.
+    """
+    held: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for assignment in assignments_reaching(user):
+        for name in assignment.role.permissions:
+            held[name].add((assignment.scope_type, assignment.scope_id))
+    return dict(held)

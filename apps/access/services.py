@@ -8,8 +8,8 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from . import registry
-from .models import Group, GroupNesting, Role
-from .selectors import GROUP_GRAPH_VERSION_KEY, ancestors_of, depth_above, depth_below, principal_tier
+from .models import Group, GroupNesting, Role, RoleAssignment
+from .selectors import GROUP_GRAPH_VERSION_KEY, ancestors_of, depth_above, depth_below, principal_tier, tier_of
 from .system_roles import SYSTEM_ROLES, highest_tier
 
 # Levels of groups, the outermost included: a group in a group in a group is three.
@@ -132,5 +132,43 @@ def group_nest(*, parent: Group, child: Group) -> GroupNesting:
 
 def group_unnest(*, parent: Group, child: Group) -> None:
     GroupNesting.objects.filter(parent=parent, child=child).delete()
+    transaction.on_commit(_graph_changed)
+    _graph_changed()
+
+
+# --- Role assignments -----------------------------------------------------------------------
+
+# The scope types an assignment may name; CMDB compartments will add theirs. "tenant" has no id: all of it.
+SCOPE_TYPES = {RoleAssignment.SCOPE_TENANT}
+
+
+def role_assign(*, actor, role: Role, user=None, group: Group | None = None, scope_type: str = "tenant", scope_id=""):
+    """Give ``role`` to a user or a group over a scope; refused above the actor's own tier, or twice."""
+    if (user is None) == (group is None):
+        raise ValidationError("Assign a role to exactly one user or one group.")
+    scope_id = str(scope_id or "")
+    if scope_type not in SCOPE_TYPES:
+        raise ValidationError({"scope_type": f"Unknown scope type '{scope_type}'."})
+    if scope_type == RoleAssignment.SCOPE_TENANT and scope_id:
+        raise ValidationError({"scope_id": "The whole-tenant scope takes no id."})
+    ceiling = principal_tier(actor)
+    if not tier_of(role) <= ceiling:
+        raise PermissionDenied(
+            f"You cannot hand out the role '{role.name}': it grants above your tier ({ceiling.label})."
+        )
+    principal = {"user": user} if user is not None else {"group": group}
+    if RoleAssignment.objects.filter(role=role, scope_type=scope_type, scope_id=scope_id, **principal).exists():
+        raise ValidationError("That role is already assigned there.")
+    assignment = RoleAssignment.objects.create(role=role, scope_type=scope_type, scope_id=scope_id, **principal)
+    transaction.on_commit(_graph_changed)
+    _graph_changed()
+    return assignment
+
+
+def role_unassign(*, actor, assignment: RoleAssignment) -> None:
+    ceiling = principal_tier(actor)
+    if not tier_of(assignment.role) <= ceiling:
+        raise PermissionDenied(f"You cannot take away the role '{assignment.role.name}': it is above your tier.")
+    assignment.delete()
     transaction.on_commit(_graph_changed)
     _graph_changed()

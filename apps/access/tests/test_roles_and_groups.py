@@ -8,7 +8,7 @@ from django_tenants.utils import schema_context
 
 from apps.access import registry, services
 from apps.access.models import Group, Role, RoleAssignment
-from apps.access.selectors import ancestors_of, group_effective_members, user_group_ids
+from apps.access.selectors import ancestors_of, effective_permissions, group_effective_members, user_group_ids
 from apps.access.system_roles import SYSTEM_ROLES
 from apps.accounts.services import user_create
 from apps.core.permissions import Tier
@@ -126,3 +126,47 @@ def test_one_tenants_roles_and_groups_are_not_anothers(acme, globex):
     with schema_context(globex.schema_name):
         assert not Role.objects.filter(name="acme-only").exists()
         assert not Group.objects.filter(name="Acme people").exists()
+
+
+# --- Assignments ----------------------------------------------------------------------------
+
+
+def test_roles_reach_a_user_directly_and_through_nested_groups(acme):
+    with schema_context(acme.schema_name):
+        admin = user_create(email="boss@acme.test", password=None, is_tenant_admin=True)
+        alice = user_create(email="alice@acme.test", password=None)
+        helpers = services.group_create(name="Helpers")
+        everyone = services.group_create(name="Everyone")
+        services.group_member_add(group=helpers, user=alice)
+        services.group_nest(parent=everyone, child=helpers)
+        services.role_assign(actor=admin, role=Role.objects.get(name="read_only"), user=alice)
+        services.role_assign(actor=admin, role=Role.objects.get(name="security_admin"), group=everyone)
+
+        held = effective_permissions(alice)
+
+        assert held["accounts:user:view"] == {("tenant", "")}
+        assert "accounts:user:unlock" in held  # through Everyone ⊃ Helpers ∋ alice
+        assert "tenancy:tenant:delete" not in held
+        services.group_member_remove(group=helpers, user=alice)
+        assert "accounts:user:unlock" not in effective_permissions(alice)
+
+
+def test_assignments_are_refused_above_the_actors_tier_twice_or_badly_scoped(acme):
+    with schema_context(acme.schema_name):
+        admin = user_create(email="boss@acme.test", password=None, is_tenant_admin=True)
+        plain = user_create(email="plain@acme.test", password=None)
+        tenant_admin = Role.objects.get(name="tenant_admin")
+        with pytest.raises(PermissionDenied, match="provider_admin"):
+            services.role_assign(actor=admin, role=Role.objects.get(name="provider_admin"), user=plain)
+        with pytest.raises(PermissionDenied, match="above your tier"):
+            services.role_assign(actor=plain, role=tenant_admin, user=plain)  # no self-promotion
+        services.role_assign(actor=admin, role=tenant_admin, user=plain)
+        with pytest.raises(ValidationError, match="already assigned"):
+            services.role_assign(actor=admin, role=tenant_admin, user=plain)
+        with pytest.raises(ValidationError, match="Unknown scope type"):
+            services.role_assign(actor=admin, role=tenant_admin, user=admin, scope_type="galaxy")
+        with pytest.raises(ValidationError, match="takes no id"):
+            services.role_assign(actor=admin, role=tenant_admin, user=admin, scope_id="7")
+        with pytest.raises(ValidationError, match="exactly one"):
+            services.role_assign(actor=admin, role=tenant_admin)
+        assert RoleAssignment.objects.filter(role=tenant_admin).count() == 1
