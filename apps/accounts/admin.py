@@ -7,16 +7,15 @@ the provider-staff account or address it names.
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
-from django.core.exceptions import ValidationError
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 
-from apps.core.errors import describe_validation_error
 from apps.tenancy.admin import TenantAdmin
 from apps.tenancy.models import Tenant
 
-from . import delegation, services
+from . import services
+from .delegation_views import redirect_into
 from .models import AccountPolicy, User
 from .selectors import account_policy
 
@@ -85,18 +84,12 @@ class DelegatingTenantAdmin(TenantAdmin):
         return self._redirect_into(request, queryset.select_related("parent").get())
 
     def _redirect_into(self, request, tenant: Tenant):
-        try:
-            url = delegation.delegation_link_create(
-                home_user=request.user,
-                home_tenant=request.tenant,
-                target=tenant,
-                scheme=request.scheme,
-                port=request.get_port(),
-            )
-        except ValidationError as error:
-            self.message_user(request, describe_validation_error(error), messages.ERROR)
-            return redirect("admin:tenancy_tenant_changelist")
-        return HttpResponseRedirect(url)
+        return redirect_into(
+            request,
+            tenant,
+            on_refusal=lambda reason: self.message_user(request, reason, messages.ERROR),
+            back_to="admin:tenancy_tenant_changelist",
+        )
 
 
 admin.site.unregister(Tenant)

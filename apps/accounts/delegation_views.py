@@ -59,6 +59,14 @@ def sub_tenant_open(request, slug: str):
     if request.user.is_delegated or not can_manage_users(request.user):
         raise PermissionDenied
     target = get_object_or_404(sub_tenants_of(request.tenant), slug=slug)  # not a child of ours: 404
+    return redirect_into(request, target, on_refusal=lambda reason: messages.error(request, reason))
+
+
+def redirect_into(request, target, *, on_refusal, back_to: str = "accounts:sub-tenants"):
+    """Send the signed-in user of this host into ``target`` with a fresh delegated-access link, or back with why not.
+
+    Shared by the sub-tenants page and the provider admin's "Open tenant".
+    """
     try:
         url = delegation.delegation_link_create(
             home_user=request.user,
@@ -68,8 +76,8 @@ def sub_tenant_open(request, slug: str):
             port=request.get_port(),
         )
     except ValidationError as error:
-        messages.error(request, describe_validation_error(error))
-        return redirect("accounts:sub-tenants")
+        on_refusal(describe_validation_error(error))
+        return redirect(back_to)
     return HttpResponseRedirect(url)
 
 
