@@ -38,6 +38,8 @@ def system_roles_sync() -> int:
                     setattr(role, field, value)
                 role.save()
                 changed += 1
+        if changed:
+            transaction.on_commit(_graph_changed)
     return changed
 
 
