@@ -2,7 +2,6 @@
 
 import django_tables2 as tables
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
 from .models import User
 
@@ -33,10 +32,12 @@ class UserTable(tables.Table):
 
     def render_status(self, value, record):
         if not value:
-            return mark_safe('<span class="badge text-bg-secondary">Disabled</span>')
+            return format_html('<span class="badge text-bg-{}">{}</span>', "secondary", "Disabled")
         if record.last_login is None and not record.has_usable_password():
-            return mark_safe('<span class="badge text-bg-warning" title="No password yet">Invited</span>')
-        return mark_safe('<span class="badge text-bg-success">Active</span>')
+            return format_html(
+                '<span class="badge text-bg-{}" title="{}">{}</span>', "warning", "No password yet", "Invited"
+            )
+        return format_html('<span class="badge text-bg-{}">{}</span>', "success", "Active")
 
     def render_is_delegated(self, value, record):
         if not value:

@@ -16,10 +16,10 @@ from aiosmtpd.controller import Controller
 from django_tenants.utils import schema_context
 
 from apps.accounts.services import user_create
+from apps.accounts.tests import PASSWORD
 from nimbus.embedded import choose_port
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "correct-horse-battery-staple"
 
 
 class Mailbox:

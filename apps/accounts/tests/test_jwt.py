@@ -18,22 +18,16 @@ from apps.accounts.forms import SignInForm
 from apps.accounts.jwt import AccessToken, RefreshToken
 from apps.accounts.models import User, UserSession
 from apps.accounts.services import jwt_pair_issue, user_create
+from apps.accounts.tests import PASSWORD
 from conftest import BROWSER_ADMIN
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "correct-horse-battery-staple"
 NEW_PASSWORD = "a-brand-new-passphrase-2026"
 ACME, GLOBEX = "acme.localhost", "globex.localhost"
 TOKEN = "/api/v1/auth/token/"
 REFRESH = "/api/v1/auth/token/refresh/"
 REVOKE = "/api/v1/auth/token/revoke/"
 SIGN_IN_FAILED = SignInForm.error_messages["invalid_login"]
-
-
-@pytest.fixture
-def alice(acme):
-    with schema_context(acme.schema_name):
-        return user_create(email="alice@acme.test", password=PASSWORD)
 
 
 @pytest.fixture

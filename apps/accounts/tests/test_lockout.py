@@ -19,18 +19,12 @@ from apps.accounts.lockout import client_ip
 from apps.accounts.models import User
 from apps.accounts.selectors import user_is_locked
 from apps.accounts.services import ip_unlock, user_create, user_unlock
+from apps.accounts.tests import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "correct-horse-battery-staple"
 LOCKED = "Too many failed sign-ins. Try again in 15 minutes or ask an administrator to unlock the account."
 NO_MATCH = "That email and password do not match an active account here."
-
-
-@pytest.fixture
-def alice(acme):
-    with schema_context(acme.schema_name):
-        return user_create(email="alice@acme.test", password=PASSWORD)
 
 
 def sign_in(client, email, password, ip="198.51.100.1", **extra):

@@ -14,16 +14,9 @@ from django_tenants.utils import schema_context
 from apps.accounts.models import AccountPolicy, PasswordHistory, User
 from apps.accounts.selectors import POLICY_CACHE_KEY, account_policy
 from apps.accounts.services import account_policy_update, api_token_create, user_create
+from apps.accounts.tests import PASSWORD
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "correct-horse-battery-staple"
-
-
-@pytest.fixture
-def alice(acme):
-    with schema_context(acme.schema_name):
-        return user_create(email="alice@acme.test", password=PASSWORD)
 
 
 @pytest.fixture

@@ -9,16 +9,9 @@ from django_tenants.utils import schema_context
 from apps.accounts.middleware import LAST_SEEN_AT, MAX_AGE_SECONDS, SIGNED_IN_AT
 from apps.accounts.models import UserSession
 from apps.accounts.services import account_policy_update, api_token_create, user_create
+from apps.accounts.tests import PASSWORD
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "correct-horse-battery-staple"
-
-
-@pytest.fixture
-def alice(acme):
-    with schema_context(acme.schema_name):
-        return user_create(email="alice@acme.test", password=PASSWORD)
 
 
 @pytest.fixture

@@ -4,16 +4,9 @@ import pytest
 from django_tenants.utils import schema_context
 
 from apps.accounts.models import UserSession
-from apps.accounts.services import user_create
+from apps.accounts.tests import PASSWORD
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "correct-horse-battery-staple"
-
-
-@pytest.fixture
-def alice(acme):
-    with schema_context(acme.schema_name):
-        return user_create(email="alice@acme.test", password=PASSWORD)
 
 
 def signed_in(host_client, agent: str):

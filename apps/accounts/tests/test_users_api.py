@@ -12,11 +12,11 @@ from django_tenants.utils import schema_context
 
 from apps.accounts.models import User, UserSession
 from apps.accounts.services import api_token_create, user_create
+from apps.accounts.tests import PASSWORD
 from apps.accounts.tokens import invitation_token, password_reset_token
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "correct-horse-battery-staple"
 USER_FIELDS = {
     "id",
     "email",

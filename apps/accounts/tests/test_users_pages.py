@@ -9,10 +9,10 @@ from django_tenants.utils import schema_context
 
 from apps.accounts.models import User
 from apps.accounts.services import user_create
+from apps.accounts.tests import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "correct-horse-battery-staple"
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
