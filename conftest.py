@@ -100,6 +100,16 @@ def _back_to_public_schema():
     connection.set_schema_to_public()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_access_caches():
+    # A test's rows roll back but the process keeps PolicySets prepared from them: start each test clean.
+    from apps.access import engine
+
+    engine.forget()
+    yield
+    engine.forget()
+
+
 def _tenant(slug: str):
     from apps.tenancy.models import Tenant
 

@@ -23,9 +23,10 @@ class AccessConfig(AppConfig):
     def ready(self) -> None:
         from apps.tenancy.provisioning import register_seeder
 
-        from . import registry
+        from . import engine, registry
         from .services import seed_system_roles
 
         registry.collect()
+        engine.install()
         register_seeder("access.system_roles", seed_system_roles)
         post_migrate.connect(_sync_system_roles, sender=self, dispatch_uid="access.system_roles_sync")

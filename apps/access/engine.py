@@ -1,59 +1,64 @@
 """The one decision point: ``authorize(principal, action, resource, context) -> Decision``, on Cedar (cedarpy).
 
-Built so far: role assignments (to users, or to groups, nested) compiled to
-Cedar ``permit`` policies over the whole-tenant scope, checked against a
-Cedar schema generated from the permission registry. Not yet: tenant ABAC
-policies, object grants, scopes below the tenant (see docs/access.md).
+Every question "may this user do this, here, now?" is answered by one Cedar
+evaluation over the current schema's policies:
 
-Shape, following docs/design/access-control-research.md:
+* ``builtin/superuser`` and ``builtin/tenant-admin``: the account flags
+  (a superuser may do anything; a tenant administrator anything up to the
+  tenant-admin tier);
+* ``assignment/<id>``: each role assignment, one ``permit`` per permission of
+  its role, over the tenant or a scope node (``resource in Scope::"type/id"``);
+* ``object-grant``: django-guardian grants on the object (the engine puts the
+  granted actions in the resource's ``objectGrants`` attribute);
+* ``policy/<name>``: the tenant's own Cedar ``permit``/``forbid`` statements.
+  A ``forbid`` beats every ``permit``. Tenant policies never apply to
+  ``access:policy:*`` so that a tenant cannot lock itself out of fixing them.
 
-* one PolicySet per action, built from Cedar's JSON form so that the policy
-  ids are ours (``assignment/<id>``) and a decision names them as reasons;
-* PolicySets are cached per process, per schema, per group-graph version
-  (``services`` bumps it on every change to groups, memberships,
-  assignments and system roles), so a change is seen by the next decision;
-* the schema is always passed, and any evaluation error denies: Cedar skips
-  a policy that errors, which for a ``forbid`` would fail open.
+Speed (see docs/design/access-control-research.md): one PolicySet per
+action, built from Cedar's JSON form so that policy ids are ours, cached per
+process and schema until the schema's access version moves (``selectors.
+bump_access_version``, called on every change to roles, groups, memberships,
+assignments, policies and grants); a request sends Cedar two entities (the
+user with all its groups as parents, the resource with all its scopes).
+
+Safety: the schema is always passed, and any evaluation error denies (Cedar
+skips a policy whose condition errs, which for a ``forbid`` would fail open).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from functools import lru_cache
 
 import cedarpy
-from django.core.cache import cache
 from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from apps.core import authorization
+from apps.core.authorization import Decision, Resource
+from apps.core.permissions import Tier
 
 from . import registry
-from .models import RoleAssignment
-from .selectors import GROUP_GRAPH_VERSION_KEY, user_group_ids
+from .models import Policy, RoleAssignment
+from .selectors import access_version, object_grant_actions, user_group_names, visible_object_ids
 
 NAMESPACE = "Nimbus"
 ACTION_TYPE = f"{NAMESPACE}::Action"
 USER_TYPE = f"{NAMESPACE}::User"
 GROUP_TYPE = f"{NAMESPACE}::Group"
 TENANT_TYPE = f"{NAMESPACE}::Tenant"
+SCOPE_TYPE = f"{NAMESPACE}::Scope"
+# Tenant policies cannot reach these: whatever a tenant writes, its administrators can still repair it.
+BREAK_GLASS_PREFIX = "access:policy:"
+CONTEXT_KEYS = {"now", "ip", "source", "mfa"}
+SOURCES = {"web", "api", "task", "workflow", "websocket", "simulator"}
 
-
-@dataclass(frozen=True)
-class Decision:
-    allowed: bool
-    reasons: tuple[str, ...] = ()
-    errors: tuple[str, ...] = field(default=(), compare=False)
-
-    def __bool__(self) -> bool:
-        return self.allowed
-
-
-@dataclass(frozen=True)
-class Resource:
-    """What an action is about: a registry resource (``accounts:user``) and its id, or the tenant itself."""
-
-    kind: str | None = None  # "app:resource"; None: the tenant
-    id: str = ""
+__all__ = ["Decision", "Resource", "authorize", "explain", "prepare"]
 
 
 def resource_type(kind: str) -> str:
@@ -61,77 +66,242 @@ def resource_type(kind: str) -> str:
     return f"{NAMESPACE}::" + "".join(part.title().replace("_", "") for part in kind.split(":"))
 
 
-@lru_cache(maxsize=4)
-def _schema(names: tuple[str, ...]) -> cedarpy.Schema:
-    kinds = sorted({name.rsplit(":", 1)[0] for name in names})
+def _kinds() -> list[str]:
+    kinds = {name.rsplit(":", 1)[0] for name in (p.name for p in registry.all_permissions())}
+    return sorted(kinds | {kind.name for kind in registry.resource_kinds()})
+
+
+def schema_text() -> str:
+    """The Cedar schema, generated from the registry: what tenant policies are validated against."""
     lines = [
         f"namespace {NAMESPACE} {{",
-        "  type Ctx = { ip?: ipaddr, now?: datetime };",
-        "  entity Group in [Group];",
-        "  entity User in [Group];",
-        "  entity Tenant;",
-        *(f"  entity {resource_type(kind).split('::')[-1]} in [Tenant];" for kind in kinds),
+        "  type Context = {",
+        "    now: datetime, hour: Long, minute_of_day: Long, weekday: Long, source: String,",
+        "    ip?: ipaddr, mfa?: Bool",
+        "  };",
+        "  entity Group;",
+        "  entity User in [Group] { email: String, tenant_admin: Bool, superuser: Bool, delegated: Bool };",
+        "  entity Tenant { objectGrants: Set<String> } tags String;",
+        "  entity Scope in [Scope, Tenant];",
     ]
-    for name in names:
-        own = resource_type(name.rsplit(":", 1)[0]).split("::")[-1]
-        lines.append(f'  action "{name}" appliesTo {{ principal: [User], resource: [{own}, Tenant], context: Ctx }};')
+    for kind in _kinds():
+        own = resource_type(kind).split("::")[-1]
+        lines.append(f"  entity {own} in [Scope, Tenant] {{ objectGrants: Set<String> }} tags String;")
+    for permission in registry.all_permissions():
+        own = resource_type(permission.name.rsplit(":", 1)[0]).split("::")[-1]
+        lines.append(
+            f'  action "{permission.name}" appliesTo {{ principal: [User], resource: [{own}, Tenant], context: Context }};'
+        )
     lines.append("}")
-    return cedarpy.Schema.from_str("\n".join(lines))
+    return "\n".join(lines)
+
+
+@lru_cache(maxsize=4)
+def _schema(text: str) -> cedarpy.Schema:
+    return cedarpy.Schema.from_str(text)
 
 
 def schema() -> cedarpy.Schema:
-    return _schema(tuple(p.name for p in registry.all_permissions()))
+    return _schema(schema_text())
 
 
-def _uid(entity_type: str, entity_id) -> str:
-    return f'{entity_type}::"{entity_id}"'
+def _entity(entity_type: str, entity_id) -> dict:
+    return {"type": entity_type, "id": str(entity_id)}
 
 
-def _policy_sets_for(schema_name: str) -> dict[str, cedarpy.PolicySet]:
-    """Every action's PolicySet for the current schema, built from its role assignments."""
-    texts: dict[str, dict[str, str]] = {}
-    tenant = _uid(TENANT_TYPE, schema_name)
-    for assignment in RoleAssignment.objects.select_related("role").filter(scope_type=RoleAssignment.SCOPE_TENANT):
-        principal = (
-            f"principal == {_uid(USER_TYPE, assignment.user_id)}"
-            if assignment.user_id
-            else f"principal in {_uid(GROUP_TYPE, assignment.group_id)}"
-        )
+def _attr(var: str, name: str) -> dict:
+    return {".": {"left": {"Var": var}, "attr": name}}
+
+
+def _est(effect, *, principal=None, action: str, resource=None, when=None) -> dict:
+    return {
+        "effect": effect,
+        "principal": principal or {"op": "All"},
+        "action": {"op": "==", "entity": _entity(ACTION_TYPE, action)},
+        "resource": resource or {"op": "All"},
+        "conditions": [{"kind": "when", "body": when}] if when else [],
+    }
+
+
+def scope_node(scope_type: str, scope_id: str) -> dict:
+    return _entity(SCOPE_TYPE, f"{scope_type}/{scope_id}")
+
+
+def _assignment_policies(schema_name: str) -> dict[str, dict[str, dict]]:
+    """action → {policy id: EST} for every role assignment of the current schema."""
+    by_action: dict[str, dict[str, dict]] = {}
+    for assignment in RoleAssignment.objects.select_related("role", "group").order_by("pk"):
+        if assignment.user_id:
+            principal = {"op": "==", "entity": _entity(USER_TYPE, assignment.user_id)}
+        else:
+            principal = {"op": "in", "entity": _entity(GROUP_TYPE, assignment.group.name)}
+        if assignment.scope_type == RoleAssignment.SCOPE_TENANT:
+            where = {"op": "in", "entity": _entity(TENANT_TYPE, schema_name)}
+        else:
+            where = {"op": "in", "entity": scope_node(assignment.scope_type, assignment.scope_id)}
         for action in assignment.role.permissions:
             if registry.exists(action):
-                texts.setdefault(action, {})[f"assignment/{assignment.pk}"] = (
-                    f'permit({principal}, action == {ACTION_TYPE}::"{action}", resource in {tenant});'
+                by_action.setdefault(action, {})[f"assignment/{assignment.pk}"] = _est(
+                    "permit", principal=principal, action=action, resource=where
                 )
-    return {action: _policy_set(policies) for action, policies in texts.items()}
+    return by_action
 
 
-def _policy_set(policies: dict[str, str]) -> cedarpy.PolicySet:
-    static = {}
-    for policy_id, text in policies.items():
-        static[policy_id] = json.loads(cedarpy.policies_to_json_str(text))["staticPolicies"]["policy0"]
-    return cedarpy.PolicySet.from_json_str(json.dumps({"staticPolicies": static, "templates": {}, "templateLinks": []}))
+def _tenant_policy_actions(statement: dict) -> list[str] | None:
+    """The actions a tenant statement can apply to; ``None`` for every action."""
+    scope = statement.get("action", {})
+    if scope.get("op") == "==" or (scope.get("op") == "in" and "entity" in scope):
+        return [scope["entity"]["id"]]
+    if scope.get("op") == "in":
+        return [entity["id"] for entity in scope.get("entities", [])]
+    return None
 
 
-_prepared: dict[str, tuple[object, dict[str, cedarpy.PolicySet]]] = {}
-_EMPTY = cedarpy.PolicySet.from_str("")
+def _build(schema_name: str) -> dict[str, cedarpy.PolicySet]:
+    """Every action's PolicySet for the current schema."""
+    permissions = registry.all_permissions()
+    assignments = _assignment_policies(schema_name)
+    tenant_statements: list[tuple[str, dict, list[str] | None]] = []
+    for policy in Policy.objects.filter(enabled=True).order_by("name"):
+        for policy_id, statement in policy.compiled.items():
+            tenant_statements.append((policy_id, statement, _tenant_policy_actions(statement)))
+    sets: dict[str, cedarpy.PolicySet] = {}
+    for permission in permissions:
+        action = permission.name
+        statics = {
+            "builtin/superuser": _est("permit", action=action, when=_attr("principal", "superuser")),
+            "object-grant": _est(
+                "permit",
+                action=action,
+                when={"contains": {"left": _attr("resource", "objectGrants"), "right": {"Value": action}}},
+            ),
+        }
+        if permission.tier <= Tier.TENANT_ADMIN:
+            statics["builtin/tenant-admin"] = _est("permit", action=action, when=_attr("principal", "tenant_admin"))
+        statics.update(assignments.get(action, {}))
+        if not action.startswith(BREAK_GLASS_PREFIX):
+            for policy_id, statement, actions in tenant_statements:
+                if actions is None or action in actions:
+                    statics[policy_id] = statement
+        est = {"staticPolicies": statics, "templates": {}, "templateLinks": []}
+        sets[action] = cedarpy.PolicySet.from_json_str(json.dumps(est))
+    return sets
 
 
-def policy_sets() -> dict[str, cedarpy.PolicySet]:
-    """The current schema's prepared PolicySets, rebuilt when the group-graph version moved."""
+_prepared: dict[str, tuple[int, dict[str, cedarpy.PolicySet]]] = {}
+
+
+def _in_real_transaction() -> bool:
+    # A test's own wrapping transaction does not count: inside it the code behaves as in production.
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def prepare() -> dict[str, cedarpy.PolicySet]:
+    """The current schema's PolicySets: from the process cache while the access version stands still."""
     schema_name = connection.schema_name
-    if connection.in_atomic_block:
-        # Inside a transaction the rows may be uncommitted and could roll back after the version moved:
-        # build from what this transaction sees, and keep nothing.
-        return _policy_sets_for(schema_name)
-    version = cache.get(GROUP_GRAPH_VERSION_KEY, 0)
+    if _in_real_transaction():
+        # Uncommitted rows may still roll back after the version moved: build from them, keep nothing.
+        return _build(schema_name)
+    version = access_version()
     prepared = _prepared.get(schema_name)
     if prepared is None or prepared[0] != version:
-        prepared = (version, _policy_sets_for(schema_name))
+        prepared = (version, _build(schema_name))
         _prepared[schema_name] = prepared
     return prepared[1]
 
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_.:@-]{0,128}$")
+def forget() -> None:
+    """Drop this process's prepared PolicySets (tests, after rolling back what they changed)."""
+    _prepared.clear()
+
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_.:@/-]{0,128}$")
+
+
+class ContextError(ValueError):
+    """The caller's context cannot be turned into Cedar context (unknown key, bad address, bad time)."""
+
+
+def cedar_context(context: dict | None) -> dict:
+    """Validate the caller's context and derive the time fields policies read (``hour``, ``weekday``, …).
+
+    Times are read in the server's time zone (``TIME_ZONE``, UTC unless set).
+    """
+    context = dict(context or {})
+    unknown = sorted(set(context) - CONTEXT_KEYS)
+    if unknown:
+        raise ContextError(f"Unknown context keys: {', '.join(unknown)} (known: {', '.join(sorted(CONTEXT_KEYS))}).")
+    now = context.get("now") or timezone.now()
+    if isinstance(now, str):
+        parsed = parse_datetime(now)
+        if parsed is None:
+            raise ContextError(f"'now' must be an ISO 8601 date and time, not '{now}'.")
+        now = parsed
+    if not isinstance(now, datetime):
+        raise ContextError("'now' must be a date and time.")
+    if timezone.is_naive(now):
+        now = timezone.make_aware(now)
+    local = timezone.localtime(now)
+    source = context.get("source") or "web"
+    if source not in SOURCES:
+        raise ContextError(f"'source' must be one of {', '.join(sorted(SOURCES))}.")
+    result = {
+        "now": {"__extn": {"fn": "datetime", "arg": now.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}},
+        "hour": local.hour,
+        "minute_of_day": local.hour * 60 + local.minute,
+        "weekday": local.isoweekday(),
+        "source": source,
+    }
+    if context.get("ip"):
+        import ipaddress
+
+        try:
+            address = ipaddress.ip_address(str(context["ip"]))
+        except ValueError as error:
+            raise ContextError(f"'ip' is not an IP address: {context['ip']}.") from error
+        result["ip"] = {"__extn": {"fn": "ip", "arg": str(address)}}
+    if "mfa" in context:
+        if not isinstance(context["mfa"], bool):
+            raise ContextError("'mfa' must be true or false.")
+        result["mfa"] = context["mfa"]
+    return result
+
+
+def _request(principal, action: str, resource: Resource, context: dict):
+    schema_name = connection.schema_name
+    tenant = _entity(TENANT_TYPE, schema_name)
+    groups = user_group_names(principal)
+    user = {
+        "uid": _entity(USER_TYPE, principal.pk),
+        "attrs": {
+            "email": principal.email,
+            "tenant_admin": bool(getattr(principal, "is_tenant_admin", False)),
+            "superuser": bool(principal.is_superuser),
+            "delegated": bool(getattr(principal, "is_delegated", False)),
+        },
+        "parents": [_entity(GROUP_TYPE, name) for name in sorted(groups)],
+    }
+    tags = {str(key): str(value) for key, value in resource.tags.items()}
+    if resource.kind is None:
+        target = tenant
+        target_entity = {"uid": tenant, "attrs": {"objectGrants": []}, "parents": [], "tags": tags}
+        entities = [user, target_entity]
+    else:
+        target = _entity(resource_type(resource.kind), resource.id)
+        grants = sorted(object_grant_actions(principal, resource.kind, resource.id)) if resource.id else []
+        parents = [tenant, *(scope_node(kind, node) for kind, node in resource.scopes)]
+        entities = [
+            user,
+            {"uid": target, "attrs": {"objectGrants": grants}, "parents": parents, "tags": tags},
+            {"uid": tenant, "attrs": {"objectGrants": []}, "parents": [], "tags": {}},
+        ]
+    request = {
+        "principal": _entity(USER_TYPE, principal.pk),
+        "action": _entity(ACTION_TYPE, action),
+        "resource": target,
+        "context": context,
+    }
+    return request, entities
 
 
 def authorize(principal, action: str, resource: Resource | None = None, context: dict | None = None) -> Decision:
@@ -143,33 +313,139 @@ def authorize(principal, action: str, resource: Resource | None = None, context:
     resource = resource or Resource()
     if resource.kind is not None and resource.kind != action.rsplit(":", 1)[0]:
         return Decision(False, errors=(f"'{action}' does not apply to a {resource.kind}",))
-    if not _SAFE_ID.match(str(resource.id)):
+    if not _SAFE_ID.match(str(resource.id)) or any(
+        not _SAFE_ID.match(f"{kind}/{node}") for kind, node in resource.scopes
+    ):
         return Decision(False, errors=("malformed resource id",))
-    schema_name = connection.schema_name
-    tenant = {"type": TENANT_TYPE, "id": schema_name}
-    groups = user_group_ids(principal)
-    entities = [
-        {
-            "uid": {"type": USER_TYPE, "id": str(principal.pk)},
-            "attrs": {},
-            "parents": [{"type": GROUP_TYPE, "id": str(group)} for group in sorted(groups)],
-        },
-        *({"uid": {"type": GROUP_TYPE, "id": str(group)}, "attrs": {}, "parents": []} for group in sorted(groups)),
-        {"uid": tenant, "attrs": {}, "parents": []},
-    ]
-    if resource.kind is None:
-        target = tenant
-    else:
-        target = {"type": resource_type(resource.kind), "id": str(resource.id)}
-        entities.append({"uid": target, "attrs": {}, "parents": [tenant]})
-    request = {
-        "principal": {"type": USER_TYPE, "id": str(principal.pk)},
-        "action": {"type": ACTION_TYPE, "id": action},
-        "resource": target,
-        "context": context or {},
-    }
-    result = cedarpy.is_authorized(request, policy_sets().get(action, _EMPTY), entities, schema())
+    try:
+        cedar = cedar_context(context)
+    except ContextError as error:
+        return Decision(False, errors=(str(error),))
+    request, entities = _request(principal, action, resource, cedar)
+    result = cedarpy.is_authorized(request, prepare().get(action), entities, schema())
     errors = tuple(result.diagnostics.errors)
     # Fail closed: Cedar skips a policy whose evaluation errs, which would let a broken forbid through.
     allowed = result.allowed and not errors
-    return Decision(allowed, tuple(result.diagnostics.reasons) if allowed else (), errors)
+    return Decision(allowed, tuple(sorted(result.diagnostics.reasons)), errors)
+
+
+# --- Explanations -------------------------------------------------------------------------------
+
+
+def explain(reason: str) -> dict:
+    """What a policy id in ``Decision.reasons`` stands for, for people: kind, effect and a sentence."""
+    if reason == "builtin/superuser":
+        return {"id": reason, "kind": "builtin", "effect": "permit", "text": "The account is a superuser."}
+    if reason == "builtin/tenant-admin":
+        return {
+            "id": reason,
+            "kind": "builtin",
+            "effect": "permit",
+            "text": "The account is a tenant administrator (everything up to the tenant-admin tier).",
+        }
+    if reason == "object-grant":
+        return {"id": reason, "kind": "grant", "effect": "permit", "text": "A grant on this very object."}
+    if reason.startswith("assignment/"):
+        assignment = (
+            RoleAssignment.objects.select_related("role", "user", "group")
+            .filter(pk=reason.split("/", 1)[1])
+            .first()
+        )
+        if assignment is None:
+            return {"id": reason, "kind": "assignment", "effect": "permit", "text": "A role assignment since removed."}
+        who = f"user {assignment.user.email}" if assignment.user_id else f"group '{assignment.group.name}'"
+        where = (
+            "the whole tenant"
+            if assignment.scope_type == RoleAssignment.SCOPE_TENANT
+            else f"{assignment.scope_type} {assignment.scope_id}"
+        )
+        return {
+            "id": reason,
+            "kind": "assignment",
+            "effect": "permit",
+            "text": f"Role '{assignment.role.name}' given to {who} over {where}.",
+            "assignment": assignment.pk,
+        }
+    if reason.startswith("policy/"):
+        name = reason.split("/")[1]
+        policy = Policy.objects.filter(name=name).first()
+        statement = (policy.compiled.get(reason) if policy else None) or {}
+        effect = statement.get("effect", "")
+        text = f"Tenant policy '{name}'" + (f": {policy.description}" if policy and policy.description else ".")
+        return {"id": reason, "kind": "policy", "effect": effect, "text": text, "policy": name}
+    return {"id": reason, "kind": "unknown", "effect": "", "text": reason}
+
+
+def explain_denial(principal, action: str, decision: Decision) -> str:
+    """The sentence a 403 carries."""
+    if decision.errors:
+        return f"'{action}' could not be decided safely, so it is denied: {'; '.join(decision.errors)}."
+    forbids = [explain(reason) for reason in decision.reasons]
+    if forbids:
+        return "Forbidden by " + "; ".join(item["text"].rstrip(".") for item in forbids) + "."
+    permission = registry.get(action)
+    label = f" ({permission.label.lower()})" if permission else ""
+    return f"You do not hold the permission '{action}'{label}."
+
+
+# --- What a principal may see, for lists ----------------------------------------------------------
+
+
+def _scoped_assignments(principal, action: str) -> list[RoleAssignment]:
+    from .selectors import assignments_reaching
+
+    return [
+        assignment
+        for assignment in assignments_reaching(principal)
+        if assignment.scope_type != RoleAssignment.SCOPE_TENANT and action in assignment.role.permissions
+    ]
+
+
+def visible_filter(principal, action: str, model, context: dict | None):
+    """``None`` when ``principal`` may ``action`` every row of ``model``; else a ``Q`` for the rows it may.
+
+    Decided without touching rows: the tenant-wide decision first (role
+    assignments over the tenant, account flags, tenant policies on context);
+    if that is a plain "not held", the rows under the principal's scoped
+    assignments (the model's ``access_scope_q``) and the rows granted to it.
+    Tenant policies that read an object's own tags are checked when the
+    object itself is used, not in lists.
+    """
+    kind = registry.kind_of_model(model)
+    if kind is None or not registry.exists(action):
+        return Q(pk__in=[])
+    tenant_wide = authorize(principal, action, None, context)
+    if tenant_wide.allowed:
+        return None
+    if tenant_wide.reasons or tenant_wide.errors:
+        return Q(pk__in=[])  # a forbid that holds whatever the object: nothing is visible
+    restriction = Q(pk__in=list(visible_object_ids(principal, kind.name, action)))
+    scope_q = getattr(model, "access_scope_q", None)
+    for assignment in _scoped_assignments(principal, action):
+        if scope_q is not None:
+            narrowed = scope_q(assignment.scope_type, assignment.scope_id)
+            if narrowed is not None:
+                restriction |= narrowed
+    return restriction
+
+
+def holds_anywhere(principal, action: str, context: dict | None) -> bool:
+    """Whether ``principal`` may ``action`` on at least something: the tenant, a scope, or one granted object."""
+    if authorize(principal, action, None, context).allowed:
+        return True
+    kind = action.rsplit(":", 1)[0]
+    return bool(_scoped_assignments(principal, action)) or bool(visible_object_ids(principal, kind, action))
+
+
+class EngineDecider:
+    """What ``apps.core.authorization`` calls: this module, as an object."""
+
+    authorize = staticmethod(authorize)
+    explain_denial = staticmethod(explain_denial)
+    visible_filter = staticmethod(visible_filter)
+    holds_anywhere = staticmethod(holds_anywhere)
+    exists = staticmethod(registry.exists)
+
+
+def install() -> None:
+    authorization.register(EngineDecider())

@@ -40,6 +40,10 @@ class Group(models.Model):
     name = models.CharField(max_length=150, unique=True)
     description = models.TextField(blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="access_groups", blank=True)
+    # django-guardian keys group grants on Django's auth groups: each of ours gets one when first granted something.
+    auth_group = models.OneToOneField(
+        "auth.Group", null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="access_group"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -107,3 +111,30 @@ class RoleAssignment(models.Model):
     def __str__(self) -> str:
         who = f"user {self.user_id}" if self.user_id else f"group {self.group_id}"
         return f"{self.role_id} → {who} @ {self.scope_type}:{self.scope_id or '*'}"
+
+
+class Policy(models.Model):
+    """A tenant-authored Cedar policy (one or more ``permit``/``forbid`` statements), validated before it is saved.
+
+    ``compiled`` holds the statements in Cedar's JSON form, keyed by their ids
+    (``policy/<name>``, or ``policy/<name>/<n>`` when there are several), so the
+    engine never parses text on the decision path.
+    """
+
+    name = models.SlugField(max_length=64, unique=True)
+    description = models.TextField(blank=True)
+    text = models.TextField()
+    compiled = models.JSONField(default=dict, editable=False)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "policies"
+
+    def __str__(self) -> str:
+        return self.name

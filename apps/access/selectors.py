@@ -12,9 +12,24 @@ from apps.core.permissions import Tier
 
 from .models import Group, GroupNesting, Role, RoleAssignment
 
-# Bumped by every change to groups or memberships; cached answers name the version they were computed at.
-GROUP_GRAPH_VERSION_KEY = "access:group-graph-version"
+# The schema's access version: bumped by every change to roles, groups, memberships, assignments, policies and
+# object grants (the cache key is per schema: django-tenants' key function prefixes it). Cached answers and the
+# engine's prepared PolicySets name the version they were computed at.
+ACCESS_VERSION_KEY = "access:version"
+GROUP_GRAPH_VERSION_KEY = ACCESS_VERSION_KEY
 MEMBERSHIP_CACHE_SECONDS = 300
+
+
+def access_version() -> int:
+    return cache.get(ACCESS_VERSION_KEY, 0)
+
+
+def bump_access_version() -> None:
+    """Retire every cached answer and prepared PolicySet of the current schema."""
+    try:
+        cache.incr(ACCESS_VERSION_KEY)
+    except ValueError:
+        cache.set(ACCESS_VERSION_KEY, 1, timeout=None)
 
 
 def _edges() -> tuple[dict[int, set[int]], dict[int, set[int]]]:
@@ -66,18 +81,31 @@ def depth_below(group_id: int) -> int:
     return _longest(group_id, children)
 
 
-def user_group_ids(user) -> frozenset[int]:
-    """Every group ``user`` belongs to, directly or through nested groups; cached until the graph changes."""
-    version = cache.get(GROUP_GRAPH_VERSION_KEY, 0)
-    key = f"access:user-groups:{user.pk}:{version}"
+def _user_groups(user) -> dict[int, str]:
+    """Every group ``user`` belongs to (id → name), directly or through nested groups; cached per access version."""
+    key = f"access:user-groups:{user.pk}:{access_version()}"
     cached = cache.get(key)
     if cached is not None:
-        return frozenset(cached)
+        return {int(pk): name for pk, name in cached}
     direct = set(Group.objects.filter(members=user).values_list("pk", flat=True))
-    parents, _ = _edges()
-    groups = _reach(direct, parents)
-    cache.set(key, sorted(groups), MEMBERSHIP_CACHE_SECONDS)
-    return frozenset(groups)
+    if not direct:
+        groups: dict[int, str] = {}
+    else:
+        parents, _ = _edges()
+        reached = _reach(direct, parents)
+        groups = dict(Group.objects.filter(pk__in=reached).values_list("pk", "name"))
+    cache.set(key, sorted(groups.items()), MEMBERSHIP_CACHE_SECONDS)
+    return groups
+
+
+def user_group_ids(user) -> frozenset[int]:
+    """Every group ``user`` belongs to, directly or through nested groups; cached until anything changes."""
+    return frozenset(_user_groups(user))
+
+
+def user_group_names(user) -> frozenset[str]:
+    """The names of ``user_group_ids`` (groups are named in Cedar policies by their name)."""
+    return frozenset(_user_groups(user).values())
 
 
 def group_effective_members(group: Group):
@@ -90,12 +118,19 @@ def group_effective_members(group: Group):
 
 
 def principal_tier(user) -> Tier:
-    """The highest tier ``user`` acts in, until roles decide it: provider staff, tenant admins, everyone else."""
+    """The highest tier ``user`` acts in: its account flags, and the tiers of the roles it holds over the tenant.
+
+    Provider staff on the provider host act in the Provider tier; tenant
+    administrators (and superusers) in the Tenant-admin tier; everyone else
+    in the User tier, raised by any role they hold over the whole tenant.
+    """
     if connection.schema_name == get_public_schema_name() and user.is_staff:
         return Tier.PROVIDER
-    if user.is_tenant_admin or user.is_superuser:
-        return Tier.TENANT_ADMIN
-    return Tier.USER
+    tier = Tier.TENANT_ADMIN if (user.is_tenant_admin or user.is_superuser) else Tier.USER
+    for assignment in assignments_reaching(user):
+        if assignment.scope_type == RoleAssignment.SCOPE_TENANT and tier < tier_of(assignment.role):
+            tier = tier_of(assignment.role)
+    return tier
 
 
 def roles() -> list[Role]:
@@ -128,3 +163,120 @@ def effective_permissions(user) -> dict[str, set[tuple[str, str]]]:
         for name in assignment.role.permissions:
             held[name].add((assignment.scope_type, assignment.scope_id))
     return dict(held)
+
+
+# --- Object grants (django-guardian rows) ------------------------------------------------------------
+
+_content_type_ids: dict[tuple[str, str], int] = {}
+
+
+def content_type_id(model_label: str) -> int | None:
+    """The content type id of ``app_label.Model`` in the current schema (ids may differ between schemas)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    key = (connection.schema_name, model_label)
+    if key not in _content_type_ids:
+        app_label, model = model_label.split(".")
+        found = ContentType.objects.filter(app_label=app_label, model=model.lower()).values_list("pk", flat=True)
+        if not found:
+            return None
+        _content_type_ids[key] = found[0]
+    return _content_type_ids[key]
+
+
+def _granted_content_types() -> frozenset[int]:
+    """Content types that have any object grant in this schema: for the rest, no query on the decision path."""
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    key = f"access:granted-content-types:{access_version()}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = sorted(
+            set(UserObjectPermission.objects.values_list("content_type_id", flat=True).distinct())
+            | set(GroupObjectPermission.objects.values_list("content_type_id", flat=True).distinct())
+        )
+        cache.set(key, cached, MEMBERSHIP_CACHE_SECONDS)
+    return frozenset(cached)
+
+
+def _grant_rows(principal, kind: str):
+    """(user grants, group grants) querysets for ``principal`` on objects of ``kind``; ``None`` when there are none."""
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    from . import registry
+
+    declared = registry.resource_kind(kind)
+    if declared is None or not declared.model:
+        return None
+    ct = content_type_id(declared.model)
+    if ct is None or ct not in _granted_content_types():
+        return None
+    users = UserObjectPermission.objects.filter(user_id=principal.pk, content_type_id=ct)
+    groups = GroupObjectPermission.objects.filter(
+        group__access_group__pk__in=user_group_ids(principal), content_type_id=ct
+    )
+    return users, groups
+
+
+def object_grant_actions(principal, kind: str, object_id: str) -> set[str]:
+    """The permissions granted to ``principal`` (or any of its groups) on one object."""
+    rows = _grant_rows(principal, kind)
+    if rows is None:
+        return set()
+    users, groups = rows
+    codename = "permission__codename"
+    return set(users.filter(object_pk=str(object_id)).values_list(codename, flat=True)) | set(
+        groups.filter(object_pk=str(object_id)).values_list(codename, flat=True)
+    )
+
+
+def visible_object_ids(principal, kind: str, action: str) -> set[str]:
+    """Ids of the objects of ``kind`` on which ``principal`` (or its groups) was granted ``action``."""
+    rows = _grant_rows(principal, kind)
+    if rows is None:
+        return set()
+    users, groups = rows
+    return set(users.filter(permission__codename=action).values_list("object_pk", flat=True)) | set(
+        groups.filter(permission__codename=action).values_list("object_pk", flat=True)
+    )
+
+
+def object_grants(*, kind: str | None = None, object_id: str | None = None) -> list[dict]:
+    """Every object grant of the schema (optionally of one kind or one object), for pages and the API."""
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    from . import registry
+
+    kinds = {
+        content_type_id(k.model): k.name for k in registry.resource_kinds() if k.model and content_type_id(k.model)
+    }
+    rows: list[dict] = []
+    for model, principal in ((UserObjectPermission, "user"), (GroupObjectPermission, "group")):
+        queryset = model.objects.select_related("permission", principal).order_by("pk")
+        if kind is not None:
+            declared = registry.resource_kind(kind)
+            queryset = queryset.filter(content_type_id=content_type_id(declared.model) if declared else -1)
+        if object_id is not None:
+            queryset = queryset.filter(object_pk=str(object_id))
+        for row in queryset:
+            holder = getattr(row, principal)
+            if principal == "group":
+                access_group = getattr(holder, "access_group", None)
+                if access_group is None:
+                    continue
+                name = access_group.name
+                holder_id = access_group.pk
+            else:
+                name, holder_id = holder.email, holder.pk
+            rows.append(
+                {
+                    "id": f"{principal}-{row.pk}",
+                    "principal_type": principal,
+                    "principal_id": holder_id,
+                    "principal_name": name,
+                    "kind": kinds.get(row.content_type_id, ""),
+                    "object_id": row.object_pk,
+                    "permission": row.permission.codename,
+                }
+            )
+    return rows

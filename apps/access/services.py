@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from django.core.cache import cache
+import re
+
+from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
 from . import registry
-from .models import Group, GroupNesting, Role, RoleAssignment
-from .selectors import GROUP_GRAPH_VERSION_KEY, ancestors_of, depth_above, depth_below, principal_tier, tier_of
+from .models import Group, GroupNesting, Policy, Role, RoleAssignment
+from .selectors import ancestors_of, bump_access_version, depth_above, depth_below, principal_tier, tier_of
 from .system_roles import SYSTEM_ROLES, highest_tier
 
 # Levels of groups, the outermost included: a group in a group in a group is three.
@@ -39,13 +42,34 @@ def system_roles_sync() -> int:
                 role.save()
                 changed += 1
         if changed:
-            transaction.on_commit(_graph_changed)
+            _changed()
     return changed
 
 
 def seed_system_roles(*, tenant, options: dict) -> None:
     """Provisioning seeder: a new tenant starts with the system roles (a clone of the template has them already)."""
     system_roles_sync()
+
+
+def _checked_permissions(actor, label: str, permissions, errors: dict[str, list[str]]):
+    if not label or len(label) > 150:
+        errors.setdefault("label", []).append("Give the role a label of 1 to 150 characters.")
+    if isinstance(permissions, str) or not all(isinstance(p, str) for p in permissions):
+        errors.setdefault("permissions", []).append("Give the permissions as a list of names.")
+        permissions = []
+    unknown = sorted({p for p in permissions if not registry.exists(p)})
+    if unknown:
+        errors.setdefault("permissions", []).append(f"Unknown permissions: {', '.join(unknown)}.")
+    if errors:
+        raise ValidationError(errors)
+    declared = [registry.get(p) for p in sorted(set(permissions))]
+    ceiling = principal_tier(actor)
+    above = [p.name for p in declared if not p.tier <= ceiling]
+    if above:
+        raise PermissionDenied(
+            f"A role you write cannot grant more than your own tier ({ceiling.label}): {', '.join(above)}."
+        )
+    return declared
 
 
 def role_create(*, actor, name: str, label: str, permissions: list[str], description: str = "") -> Role:
@@ -57,64 +81,137 @@ def role_create(*, actor, name: str, label: str, permissions: list[str], descrip
         errors.setdefault("name", []).append("Give the role a name made of letters, digits or dashes.")
     elif Role.objects.filter(name=slug).exists():
         errors.setdefault("name", []).append(f"A role named '{slug}' already exists.")
-    if not label or len(label) > 150:
-        errors.setdefault("label", []).append("Give the role a label of 1 to 150 characters.")
-    unknown = sorted({p for p in permissions if not registry.exists(p)})
-    if unknown:
-        errors.setdefault("permissions", []).append(f"Unknown permissions: {', '.join(unknown)}.")
-    if errors:
-        raise ValidationError(errors)
-    declared = [registry.get(p) for p in sorted(set(permissions))]
-    ceiling = principal_tier(actor)
-    above = [p.name for p in declared if not p.tier <= ceiling]
-    if above:
-        raise PermissionDenied(
-            f"A role you create cannot grant more than your own tier ({ceiling.label}): {', '.join(above)}."
-        )
+    declared = _checked_permissions(actor, label, permissions, errors)
     return Role.objects.create(
         name=slug,
         label=label,
-        description=description.strip(),
+        description=(description or "").strip(),
         tier=highest_tier(declared).key,
         permissions=[p.name for p in declared],
     )
 
 
-def role_delete(*, role: Role) -> None:
+def role_update(*, actor, role: Role, label: str | None = None, permissions=None, description: str | None = None):
+    """Change a custom role's label, description or permissions (same rules as creating it); system roles refuse."""
+    if role.is_system:
+        raise ValidationError("System roles cannot be changed: they follow the registry.")
+    with transaction.atomic():
+        role = Role.objects.select_for_update().get(pk=role.pk)
+        label = role.label if label is None else label.strip()
+        permissions = role.permissions if permissions is None else permissions
+        declared = _checked_permissions(actor, label, permissions, {})
+        # Raising a role above the actor's tier is escalation even when the role already exists.
+        if not tier_of(role) <= principal_tier(actor):
+            raise PermissionDenied(f"The role '{role.name}' grants above your tier; you cannot change it.")
+        role.label = label
+        if description is not None:
+            role.description = description.strip()
+        role.permissions = [p.name for p in declared]
+        role.tier = highest_tier(declared).key
+        role.save()
+        _changed()
+    return role
+
+
+def role_delete(*, role: Role, actor=None) -> None:
     if role.is_system:
         raise ValidationError("System roles cannot be deleted.")
-    if role.assignments.exists():
-        raise ValidationError(f"The role '{role.name}' is still assigned; remove its assignments first.")
-    role.delete()
+    if actor is not None and not tier_of(role) <= principal_tier(actor):
+        raise PermissionDenied(f"The role '{role.name}' grants above your tier; you cannot delete it.")
+    with transaction.atomic():
+        locked = Role.objects.select_for_update().filter(pk=role.pk).first()
+        if locked is None:
+            return
+        if locked.assignments.exists():
+            raise ValidationError(f"The role '{role.name}' is still assigned; remove its assignments first.")
+        locked.delete()
 
 
 def _graph_changed() -> None:
-    # Everyone's transitive memberships are computed from the graph: a new version retires every cached answer.
-    try:
-        cache.incr(GROUP_GRAPH_VERSION_KEY)
-    except ValueError:
-        cache.set(GROUP_GRAPH_VERSION_KEY, 1, timeout=None)
+    bump_access_version()
+
+
+def _changed() -> None:
+    """Retire cached answers now (this transaction's own reads) and again at commit (everyone else's)."""
+    transaction.on_commit(bump_access_version)
+    bump_access_version()
+
+
+_GROUP_NAME = re.compile(r"^[^\x00-\x1f\x7f\"\\]{1,150}$")
+
+
+def _checked_group_name(name: str, *, exclude: int | None = None) -> str:
+    name = (name or "").strip()
+    if not _GROUP_NAME.match(name):
+        raise ValidationError(
+            {"name": "Give the group a name of 1 to 150 characters, without quotes, backslashes or control characters."}
+        )
+    if Group.objects.filter(name__iexact=name).exclude(pk=exclude).exists():
+        raise ValidationError({"name": f"A group named '{name}' already exists."})
+    return name
+
+
+def _policies_naming_group(name: str) -> list[str]:
+    from .cedar_source import entity_references
+    from .engine import GROUP_TYPE
+
+    return sorted(
+        policy.name
+        for policy in Policy.objects.all()
+        if any(
+            ref["type"] == GROUP_TYPE and ref["id"] == name
+            for statement in policy.compiled.values()
+            for ref in entity_references(statement)
+        )
+    )
 
 
 def group_create(*, name: str, description: str = "") -> Group:
-    name = (name or "").strip()
-    if not name or len(name) > 150:
-        raise ValidationError({"name": "Give the group a name of 1 to 150 characters."})
-    if Group.objects.filter(name__iexact=name).exists():
-        raise ValidationError({"name": f"A group named '{name}' already exists."})
-    return Group.objects.create(name=name, description=description.strip())
+    name = _checked_group_name(name)
+    return Group.objects.create(name=name, description=(description or "").strip())
+
+
+def group_update(*, group: Group, name: str | None = None, description: str | None = None) -> Group:
+    """Rename or describe a group. A rename is refused while a tenant policy names the group (Cedar names it)."""
+    with transaction.atomic():
+        group = Group.objects.select_for_update().get(pk=group.pk)
+        if name is not None and name.strip() != group.name:
+            new_name = _checked_group_name(name, exclude=group.pk)
+            naming = _policies_naming_group(group.name)
+            if naming:
+                raise ValidationError(
+                    {"name": f"Policies name this group ({', '.join(naming)}): change them before renaming it."}
+                )
+            group.name = new_name
+        if description is not None:
+            group.description = description.strip()
+        group.save()
+        _changed()
+    return group
+
+
+def group_delete(*, group: Group) -> None:
+    """Delete a group (its nestings and assignments go with it); refused while a tenant policy names it."""
+    naming = _policies_naming_group(group.name)
+    if naming:
+        raise ValidationError(f"Policies name the group '{group.name}' ({', '.join(naming)}): change them first.")
+    with transaction.atomic():
+        auth_group = group.auth_group
+        group.delete()
+        if auth_group is not None:
+            auth_group.delete()  # its object grants go with it
+        _changed()
 
 
 def group_member_add(*, group: Group, user) -> None:
+    _here(user)
     group.members.add(user)
-    transaction.on_commit(_graph_changed)
-    _graph_changed()
+    _changed()
 
 
 def group_member_remove(*, group: Group, user) -> None:
     group.members.remove(user)
-    transaction.on_commit(_graph_changed)
-    _graph_changed()
+    _changed()
 
 
 def group_nest(*, parent: Group, child: Group) -> GroupNesting:
@@ -127,21 +224,44 @@ def group_nest(*, parent: Group, child: Group) -> GroupNesting:
         if depth_above(parent.pk) + depth_below(child.pk) + 2 > MAX_GROUP_DEPTH:
             raise ValidationError(f"Groups nest at most {MAX_GROUP_DEPTH} levels deep.")
         nesting, _ = GroupNesting.objects.get_or_create(parent=parent, child=child)
-        transaction.on_commit(_graph_changed)
-    _graph_changed()
+        _changed()
     return nesting
 
 
 def group_unnest(*, parent: Group, child: Group) -> None:
     GroupNesting.objects.filter(parent=parent, child=child).delete()
-    transaction.on_commit(_graph_changed)
-    _graph_changed()
+    _changed()
 
 
 # --- Role assignments -----------------------------------------------------------------------
 
-# The scope types an assignment may name; CMDB compartments will add theirs. "tenant" has no id: all of it.
-SCOPE_TYPES = {RoleAssignment.SCOPE_TENANT}
+def _check_scope(scope_type: str, scope_id: str) -> None:
+    """The tenant (no id), or a node of a registered scope type that exists in this schema."""
+    if scope_type == RoleAssignment.SCOPE_TENANT:
+        if scope_id:
+            raise ValidationError({"scope_id": "The whole-tenant scope takes no id."})
+        return
+    declared = registry.scope_type(scope_type)
+    if declared is None:
+        known = ", ".join(["tenant", *(t.name for t in registry.scope_types())])
+        raise ValidationError({"scope_type": f"Unknown scope type '{scope_type}' (known: {known})."})
+    if not scope_id or len(scope_id) > 64:
+        raise ValidationError({"scope_id": f"Name the {declared.label.lower()} the role applies to."})
+    model = apps.get_model(declared.model)
+    try:
+        found = model.objects.filter(pk=scope_id).exists()
+    except (ValueError, TypeError, DjangoValidationError):
+        found = False
+    if not found:
+        raise ValidationError({"scope_id": f"There is no {declared.label.lower()} '{scope_id}'."})
+
+
+def _here(user) -> None:
+    """Refuse a user object that is not a row of the current schema (another tenant's user, say)."""
+    from django.contrib.auth import get_user_model
+
+    if not get_user_model().objects.filter(pk=user.pk, email=user.email).exists():
+        raise ValidationError({"user": "That user is not a member of this tenant."})
 
 
 def role_assign(*, actor, role: Role, user=None, group: Group | None = None, scope_type: str = "tenant", scope_id=""):
@@ -149,10 +269,9 @@ def role_assign(*, actor, role: Role, user=None, group: Group | None = None, sco
     if (user is None) == (group is None):
         raise ValidationError("Assign a role to exactly one user or one group.")
     scope_id = str(scope_id or "")
-    if scope_type not in SCOPE_TYPES:
-        raise ValidationError({"scope_type": f"Unknown scope type '{scope_type}'."})
-    if scope_type == RoleAssignment.SCOPE_TENANT and scope_id:
-        raise ValidationError({"scope_id": "The whole-tenant scope takes no id."})
+    _check_scope(scope_type, scope_id)
+    if user is not None:
+        _here(user)
     ceiling = principal_tier(actor)
     if not tier_of(role) <= ceiling:
         raise PermissionDenied(
@@ -162,8 +281,7 @@ def role_assign(*, actor, role: Role, user=None, group: Group | None = None, sco
     if RoleAssignment.objects.filter(role=role, scope_type=scope_type, scope_id=scope_id, **principal).exists():
         raise ValidationError("That role is already assigned there.")
     assignment = RoleAssignment.objects.create(role=role, scope_type=scope_type, scope_id=scope_id, **principal)
-    transaction.on_commit(_graph_changed)
-    _graph_changed()
+    _changed()
     return assignment
 
 
@@ -172,5 +290,161 @@ def role_unassign(*, actor, assignment: RoleAssignment) -> None:
     if not tier_of(assignment.role) <= ceiling:
         raise PermissionDenied(f"You cannot take away the role '{assignment.role.name}': it is above your tier.")
     assignment.delete()
-    transaction.on_commit(_graph_changed)
-    _graph_changed()
+    _changed()
+
+
+
+# --- Tenant policies ------------------------------------------------------------------------------
+
+
+def policy_check(text: str):
+    """(compiled statements by id-less order, problems): Cedar's parse and schema checks, and our own."""
+    from . import engine
+    from .cedar_source import Problem, check, entity_references, locate
+
+    statements, problems = check(text or "", engine.schema())
+    if problems:
+        return [], problems
+    known = set(Group.objects.values_list("name", flat=True))
+    for statement in statements:
+        for ref in entity_references(statement):
+            if ref["type"] == engine.GROUP_TYPE and ref["id"] not in known:
+                where = locate(text, f'"{ref["id"]}"') or Problem("")
+                problems.append(Problem(f"There is no group named '{ref['id']}'.", where.line, where.column))
+            elif ref["type"] == engine.ACTION_TYPE and ref["id"].startswith(engine.BREAK_GLASS_PREFIX):
+                where = locate(text, ref["id"]) or Problem("")
+                problems.append(
+                    Problem(
+                        f"Tenant policies do not apply to '{ref['id']}': policy editing stays open to administrators.",
+                        where.line,
+                        where.column,
+                    )
+                )
+    return (statements if not problems else []), problems
+
+
+def _compiled(name: str, statements: list[dict]) -> dict[str, dict]:
+    if len(statements) == 1:
+        return {f"policy/{name}": statements[0]}
+    return {f"policy/{name}/{n}": statement for n, statement in enumerate(statements, start=1)}
+
+
+def policy_save(
+    *, actor, name: str, text: str, description: str = "", enabled: bool = True, policy: Policy | None = None
+) -> Policy:
+    """Create (``policy`` None) or replace a tenant policy; invalid Cedar is refused with line and column."""
+    slug = slugify(name or "")[:64]
+    errors: dict[str, list[str]] = {}
+    if policy is None:
+        if not slug:
+            errors.setdefault("name", []).append("Give the policy a name made of letters, digits or dashes.")
+        elif Policy.objects.filter(name=slug).exists():
+            errors.setdefault("name", []).append(f"A policy named '{slug}' already exists.")
+    statements, problems = policy_check(text)
+    if problems:
+        errors.setdefault("text", []).extend(str(problem) for problem in problems)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        if policy is None:
+            policy = Policy(name=slug)
+        else:
+            policy = Policy.objects.select_for_update().get(pk=policy.pk)
+        policy.text = text
+        policy.compiled = _compiled(policy.name, statements)
+        policy.description = (description or "").strip()
+        policy.enabled = bool(enabled)
+        policy.updated_by = actor if getattr(actor, "pk", None) else None
+        policy.save()
+        _changed()
+    return policy
+
+
+def policy_delete(*, policy: Policy) -> None:
+    with transaction.atomic():
+        Policy.objects.filter(pk=policy.pk).delete()
+        _changed()
+
+
+# --- Object grants (django-guardian) ---------------------------------------------------------------
+
+
+def _grant_target(action: str, kind: str, object_id):
+    from django.contrib.auth.models import Permission as DjangoPermission
+
+    from .selectors import content_type_id
+
+    permission = registry.get(action)
+    if permission is None:
+        raise ValidationError({"permission": f"Unknown permission '{action}'."})
+    declared = registry.resource_kind(kind)
+    if declared is None or not declared.model:
+        raise ValidationError({"kind": f"'{kind}' objects cannot be granted one by one."})
+    if action.rsplit(":", 1)[0] != kind:
+        raise ValidationError({"permission": f"'{action}' is not a permission on {declared.label.lower()}s."})
+    model = apps.get_model(declared.model)
+    try:
+        obj = model.objects.filter(pk=object_id).first()
+    except (ValueError, TypeError, DjangoValidationError):
+        obj = None
+    if obj is None:
+        raise ValidationError({"object_id": f"There is no {declared.label.lower()} '{object_id}'."})
+    # Content type ids can differ between schemas: never a process-wide cache (Django's, guardian's) here.
+    django_permission, _ = DjangoPermission.objects.get_or_create(
+        content_type_id=content_type_id(declared.model), codename=action, defaults={"name": permission.label[:255]}
+    )
+    return permission, obj, django_permission
+
+
+def object_grant_add(*, actor, permission: str, kind: str, object_id, user=None, group: Group | None = None):
+    """Grant ``permission`` on one object to one user or group (a django-guardian row); never above the actor's tier."""
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    if (user is None) == (group is None):
+        raise ValidationError("Grant to exactly one user or one group.")
+    declared, obj, django_permission = _grant_target(permission, kind, object_id)
+    ceiling = principal_tier(actor)
+    if not declared.tier <= ceiling:
+        raise PermissionDenied(f"You cannot grant '{permission}': it is above your tier ({ceiling.label}).")
+    with transaction.atomic():
+        if user is not None:
+            _here(user)
+            row, _ = UserObjectPermission.objects.get_or_create(
+                user=user,
+                permission=django_permission,
+                content_type_id=django_permission.content_type_id,
+                object_pk=str(obj.pk),
+            )
+        else:
+            group = Group.objects.select_for_update().get(pk=group.pk)
+            if group.auth_group is None:
+                from django.contrib.auth.models import Group as AuthGroup
+
+                group.auth_group = AuthGroup.objects.create(name=f"access-group-{group.pk}")
+                group.save(update_fields=["auth_group"])
+            row, _ = GroupObjectPermission.objects.get_or_create(
+                group=group.auth_group,
+                permission=django_permission,
+                content_type_id=django_permission.content_type_id,
+                object_pk=str(obj.pk),
+            )
+        _changed()
+    return row
+
+
+def object_grant_remove(*, actor, permission: str, kind: str, object_id, user=None, group: Group | None = None):
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    if (user is None) == (group is None):
+        raise ValidationError("Name exactly one user or one group.")
+    declared, obj, django_permission = _grant_target(permission, kind, object_id)
+    ceiling = principal_tier(actor)
+    if not declared.tier <= ceiling:
+        raise PermissionDenied(f"You cannot withdraw '{permission}': it is above your tier ({ceiling.label}).")
+    with transaction.atomic():
+        rows = {"permission": django_permission, "object_pk": str(obj.pk)}
+        if user is not None:
+            UserObjectPermission.objects.filter(user=user, **rows).delete()
+        elif group.auth_group_id is not None:
+            GroupObjectPermission.objects.filter(group_id=group.auth_group_id, **rows).delete()
+        _changed()

@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
-from apps.core.permissions import Permission, Tier
+from apps.core.permissions import Permission, ResourceKind, Tier
 
 PERMISSIONS = [
     Permission("accounts:user:view", "See the tenant's users", Tier.USER),
@@ -28,6 +28,8 @@ PERMISSIONS = [
     Permission("accounts:policy:update", "Change the password and session policy", Tier.TENANT_ADMIN),
     Permission("accounts:subtenant:open", "Open a sub-tenant as a delegated account", Tier.TENANT_ADMIN),
 ]
+
+RESOURCE_KINDS = [ResourceKind("accounts:user", "User", "accounts.User")]
 
 
 def can_manage_users(user) -> bool:

@@ -53,3 +53,30 @@ class Permission:
     @property
     def action(self) -> str:
         return self.name.rsplit(":", 1)[1]
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """A kind of thing permissions are about (``accounts:user``), and the model its objects are rows of.
+
+    Declared next to ``PERMISSIONS`` as ``RESOURCE_KINDS``. With a model,
+    objects of the kind can be granted to one user or group (object grants)
+    and lists of them can be filtered by what a principal may see.
+    """
+
+    name: str  # "app:resource"
+    label: str
+    model: str = ""  # "app_label.ModelName"
+
+
+@dataclass(frozen=True)
+class ScopeType:
+    """A kind of subtree role assignments can be limited to (a CMDB compartment), declared as ``SCOPE_TYPES``.
+
+    ``model`` holds the scope nodes; an assignment naming an id that is not a
+    row of it is refused.
+    """
+
+    name: str  # "app:scope", e.g. "cmdb:compartment"
+    label: str
+    model: str

@@ -1,6 +1,6 @@
 """Permissions the tenancy app declares (collected by ``apps.access.registry``); provider staff hold them."""
 
-from apps.core.permissions import Permission, Tier
+from apps.core.permissions import Permission, ResourceKind, Tier
 
 PERMISSIONS = [
     Permission("tenancy:tenant:view", "See tenants and their status", Tier.PROVIDER),
@@ -10,3 +10,5 @@ PERMISSIONS = [
     Permission("tenancy:tenant:delete", "Delete archived tenants", Tier.PROVIDER),
     Permission("tenancy:tenant:open", "Open a tenant as a delegated account", Tier.PROVIDER),
 ]
+
+RESOURCE_KINDS = [ResourceKind("tenancy:tenant", "Tenant", "tenancy.Tenant")]

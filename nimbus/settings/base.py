@@ -166,6 +166,7 @@ DJANGO_GUID = {
     "INTEGRATIONS": [],
 }
 
+from .access import *  # noqa: E402,F403
 from .axes import *  # noqa: E402,F403
 from .celery import *  # noqa: E402,F403
 from .channels import *  # noqa: E402,F403

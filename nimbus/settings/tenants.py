@@ -16,6 +16,7 @@ SHARED_APPS = [
     "django.contrib.auth",
     "apps.accounts",
     "apps.access",
+    "guardian",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
@@ -37,6 +38,8 @@ TENANT_APPS = [
     "django.contrib.auth",
     "apps.accounts",
     "apps.access",
+    # Object grants belong to the schema whose users and objects they name.
+    "guardian",
     "django.contrib.sessions",
     # Refresh-token blacklist and sign-in lockout records belong to the realm they protect.
     "rest_framework_simplejwt.token_blacklist",

@@ -1,0 +1,176 @@
+"""Checking a tenant's Cedar policy text, with a line and column for every problem.
+
+cedarpy reports parse and validation errors as messages only (the source
+spans Cedar has are dropped), so the position is recovered here:
+
+* a parse error: Cedar's parser reads left to right, so every prefix of the
+  text up to the bad token fails only with "unexpected end of input"; a
+  bisection over token boundaries finds the first prefix that fails
+  otherwise, and its last token is where the parser gave up;
+* a validation error names ``policyN`` (the N-th statement) and usually a
+  backticked name; the position is that name inside that statement, or the
+  statement's start.
+
+The message itself is Cedar's, unchanged, next to the position.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import cedarpy
+
+MAX_POLICY_CHARS = 20_000
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+) | (?P<comment>//[^\n]*) |
+    (?P<str>"(?:[^"\\]|\\.)*"?) |
+    (?P<tok>::|==|!=|<=|>=|&&|\|\||[A-Za-z_][A-Za-z0-9_]*|\d+|\?[a-z]+|.)
+    """,
+    re.X | re.S,
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, column {self.column}: " if self.line else ""
+        return f"{where}{self.message}"
+
+    def as_dict(self) -> dict:
+        return {"message": self.message, "line": self.line, "column": self.column}
+
+
+def _parse_error(text: str) -> str | None:
+    try:
+        cedarpy.PolicySet.from_str(text)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _tokens(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _TOKEN.finditer(text) if m.lastgroup in ("str", "tok")]
+
+
+def statements(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of each top-level statement, each ending at its ``;``."""
+    spans, start = [], 0
+    for match in _TOKEN.finditer(text):
+        if match.lastgroup == "tok" and match.group() == ";":
+            spans.append((start, match.end()))
+            start = match.end()
+    return spans
+
+
+def _parse_problem(text: str, message: str) -> Problem:
+    tokens = _tokens(text)
+    if not tokens:
+        return Problem(message, 1, 1)
+
+    def viable(index: int) -> bool:
+        error = _parse_error(text[: tokens[index][1]])
+        return error is None or "unexpected end of input" in error
+
+    if viable(len(tokens) - 1):
+        offset = len(text.rstrip())  # only the end is wrong: a missing ';' or '}'
+    else:
+        low, high = 0, len(tokens) - 1
+        while low < high:
+            middle = (low + high) // 2
+            if viable(middle):
+                low = middle + 1
+            else:
+                high = middle
+        offset = tokens[low][0]
+    # Errors found once a whole statement is read ("invalid policy effect: permitt") name the word: point at it.
+    named = re.search(r":\s*`?([A-Za-z_]\w*)`?\s*$", message)
+    if named:
+        start = max((end for _, end in statements(text) if end <= offset), default=0)
+        hit = re.search(rf"\b{re.escape(named.group(1))}\b", text[start : offset + 1])
+        if hit:
+            offset = start + hit.start()
+    line, column = _line_col(text, offset)
+    return Problem(message, line, column)
+
+
+def _validation_problem(text: str, spans: list[tuple[int, int]], policy_id: str, message: str) -> Problem:
+    match = re.fullmatch(r"policy(\d+)", policy_id or "")
+    if not match or int(match.group(1)) >= len(spans):
+        return Problem(message)
+    start, end = spans[int(match.group(1))]
+    start += len(text[start:end]) - len(text[start:end].lstrip())
+    offset = start
+    for name in re.findall(r"`([^`]+)`", message):
+        if name.startswith("policy"):
+            continue
+        found = next(
+            (i for i in (text.find(c, start, end) for c in (name, name.split("::")[-1].strip('"'))) if i >= 0), -1
+        )
+        if found >= 0:
+            offset = found
+            break
+    line, column = _line_col(text, offset)
+    return Problem(message, line, column)
+
+
+def locate(text: str, needle: str) -> Problem | None:
+    """Where ``needle`` first occurs, for our own checks (an unknown group name)."""
+    offset = text.find(needle)
+    if offset < 0:
+        return None
+    line, column = _line_col(text, offset)
+    return Problem("", line, column)
+
+
+def check(text: str, schema: cedarpy.Schema) -> tuple[list[dict], list[Problem]]:
+    """Parse and validate ``text``: (its statements in Cedar's JSON form, in order; the problems found)."""
+    if not text.strip():
+        return [], [Problem("Write at least one permit or forbid statement.", 1, 1)]
+    if len(text) > MAX_POLICY_CHARS:
+        return [], [Problem(f"A policy is at most {MAX_POLICY_CHARS} characters long.")]
+    message = _parse_error(text)
+    if message is not None:
+        return [], [_parse_problem(text, message)]
+    parsed = json.loads(cedarpy.policies_to_json_str(text))
+    if parsed.get("templates"):
+        spans = statements(text)
+        return [], [Problem("Templates (?principal, ?resource) are not supported; name the entities.", *_line_col(text, spans[0][0] if spans else 0))]
+    result = cedarpy.validate_policies(text, schema)
+    if not result:
+        spans = statements(text)
+        return [], [_validation_problem(text, spans, error.policy_id, error.error) for error in result.errors]
+    ordered = sorted(parsed["staticPolicies"].items(), key=lambda item: int(item[0].removeprefix("policy")))
+    return [statement for _, statement in ordered], []
+
+
+def entity_references(statement: dict) -> list[dict]:
+    """Every ``{"type": …, "id": …}`` an EST statement names, in its scope and its conditions."""
+    found: list[dict] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if set(node) >= {"type", "id"} and isinstance(node.get("id"), str):
+                found.append({"type": node["type"], "id": node["id"]})
+            if "__entity" in node and isinstance(node["__entity"], dict):
+                found.append(node["__entity"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(statement)
+    return found
