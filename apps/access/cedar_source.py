@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import cedarpy
 
 MAX_POLICY_CHARS = 20_000
+_PER_ACTION = re.compile(r' (?:in context )?for [A-Za-z:]*Action::"[^"]*"')
 
 _TOKEN = re.compile(
     r"""
@@ -116,14 +117,19 @@ def _validation_problem(text: str, spans: list[tuple[int, int]], policy_id: str,
     for name in re.findall(r"`([^`]+)`", message):
         if name.startswith("policy"):
             continue
-        found = next(
-            (i for i in (text.find(c, start, end) for c in (name, name.split("::")[-1].strip('"'))) if i >= 0), -1
-        )
-        if found >= 0:
-            offset = found
-            break
+        for candidate in (name, name.split("::")[-1].strip('"')):
+            hit = re.compile(rf"(?<![\w\"]){re.escape(candidate)}(?![\w\"])").search(text, start, end)
+            if hit is None and not candidate[:1].isalnum():
+                hit = re.compile(re.escape(candidate)).search(text, start, end)
+            if hit is not None:
+                offset = hit.start()
+                break
+        else:
+            continue
+        break
     line, column = _line_col(text, offset)
-    return Problem(message, line, column)
+    statement = int(match.group(1)) + 1
+    return Problem(re.sub(r"^for policy `policy\d+`, ", f"statement {statement}: ", message), line, column)
 
 
 def locate(text: str, needle: str) -> Problem | None:
@@ -151,7 +157,17 @@ def check(text: str, schema: cedarpy.Schema) -> tuple[list[dict], list[Problem]]
     result = cedarpy.validate_policies(text, schema)
     if not result:
         spans = statements(text)
-        return [], [_validation_problem(text, spans, error.policy_id, error.error) for error in result.errors]
+        problems: list[Problem] = []
+        for error in result.errors:
+            # Cedar repeats a schema error once per action the statement could apply to: say it once.
+            message = _PER_ACTION.sub("", error.error)
+            optional = re.search(r"optional attribute `(\w+)`", message)
+            if optional:
+                message += f" (it is not always present: test it first, `context has {optional.group(1)} && …`)"
+            problem = _validation_problem(text, spans, error.policy_id, message)
+            if problem not in problems:
+                problems.append(problem)
+        return [], problems
     ordered = sorted(parsed["staticPolicies"].items(), key=lambda item: int(item[0].removeprefix("policy")))
     return [statement for _, statement in ordered], []
 

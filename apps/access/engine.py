@@ -449,3 +449,28 @@ class EngineDecider:
 
 def install() -> None:
     authorization.register(EngineDecider())
+
+
+def simulate(principal, action: str, resource: Resource | None = None, context: dict | None = None) -> dict:
+    """The simulator's answer: the decision, each deciding policy explained, and the context Cedar saw.
+
+    Bad input (an unknown action, a resource kind the action does not apply
+    to, an unknown context key) raises ``ValueError`` with a sentence for
+    the person asking; a decision that could not be made is a denial with
+    ``errors``.
+    """
+    if not registry.exists(action):
+        raise ValueError(f"Unknown permission '{action}'.")
+    if resource is not None and resource.kind is not None and resource.kind != action.rsplit(":", 1)[0]:
+        raise ValueError(f"'{action}' does not apply to a {resource.kind}.")
+    cedar = cedar_context({**(context or {}), "source": (context or {}).get("source") or "simulator"})
+    decision = authorize(principal, action, resource, {**(context or {}), "source": cedar["source"]})
+    return {
+        "allowed": decision.allowed,
+        "decision": "allow" if decision.allowed else "deny",
+        "reasons": [explain(reason) for reason in decision.reasons],
+        "errors": list(decision.errors),
+        "message": "Allowed." if decision.allowed else explain_denial(principal, action, decision),
+        "context": {key: value for key, value in cedar.items() if key not in ("now", "ip")}
+        | {"now": cedar["now"]["__extn"]["arg"], **({"ip": cedar["ip"]["__extn"]["arg"]} if "ip" in cedar else {})},
+    }
