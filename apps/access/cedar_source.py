@@ -153,7 +153,8 @@ def check(text: str, schema: cedarpy.Schema) -> tuple[list[dict], list[Problem]]
     parsed = json.loads(cedarpy.policies_to_json_str(text))
     if parsed.get("templates"):
         spans = statements(text)
-        return [], [Problem("Templates (?principal, ?resource) are not supported; name the entities.", *_line_col(text, spans[0][0] if spans else 0))]
+        where = _line_col(text, spans[0][0] if spans else 0)
+        return [], [Problem("Templates (?principal, ?resource) are not supported; name the entities.", *where)]
     result = cedarpy.validate_policies(text, schema)
     if not result:
         spans = statements(text)

@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import cedarpy
@@ -89,9 +88,8 @@ def schema_text() -> str:
         lines.append(f"  entity {own} in [Scope, Tenant] {{ objectGrants: Set<String> }} tags String;")
     for permission in registry.all_permissions():
         own = resource_type(permission.name.rsplit(":", 1)[0]).split("::")[-1]
-        lines.append(
-            f'  action "{permission.name}" appliesTo {{ principal: [User], resource: [{own}, Tenant], context: Context }};'
-        )
+        applies = f"principal: [User], resource: [{own}, Tenant], context: Context"
+        lines.append(f'  action "{permission.name}" appliesTo {{ {applies} }};')
     lines.append("}")
     return "\n".join(lines)
 
@@ -246,7 +244,7 @@ def cedar_context(context: dict | None) -> dict:
     if source not in SOURCES:
         raise ContextError(f"'source' must be one of {', '.join(sorted(SOURCES))}.")
     result = {
-        "now": {"__extn": {"fn": "datetime", "arg": now.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}},
+        "now": {"__extn": {"fn": "datetime", "arg": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}},
         "hour": local.hour,
         "minute_of_day": local.hour * 60 + local.minute,
         "weekday": local.isoweekday(),
@@ -347,9 +345,7 @@ def explain(reason: str) -> dict:
         return {"id": reason, "kind": "grant", "effect": "permit", "text": "A grant on this very object."}
     if reason.startswith("assignment/"):
         assignment = (
-            RoleAssignment.objects.select_related("role", "user", "group")
-            .filter(pk=reason.split("/", 1)[1])
-            .first()
+            RoleAssignment.objects.select_related("role", "user", "group").filter(pk=reason.split("/", 1)[1]).first()
         )
         if assignment is None:
             return {"id": reason, "kind": "assignment", "effect": "permit", "text": "A role assignment since removed."}

@@ -19,7 +19,9 @@ PERMISSIONS = [
     Permission("access:grant:view", "See grants on single objects", Tier.TENANT_ADMIN),
     Permission("access:grant:create", "Grant a permission on one object", Tier.TENANT_ADMIN),
     Permission("access:grant:delete", "Withdraw a grant on one object", Tier.TENANT_ADMIN),
-    Permission("access:decision:simulate", "Ask the simulator what anyone may do, and see effective permissions", Tier.TENANT_ADMIN),
+    Permission(
+        "access:decision:simulate", "Ask the simulator what anyone may do; see effective permissions", Tier.TENANT_ADMIN
+    ),
 ]
 
 RESOURCE_KINDS = [

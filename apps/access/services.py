@@ -235,6 +235,7 @@ def group_unnest(*, parent: Group, child: Group) -> None:
 
 # --- Role assignments -----------------------------------------------------------------------
 
+
 def _check_scope(scope_type: str, scope_id: str) -> None:
     """The tenant (no id), or a node of a registered scope type that exists in this schema."""
     if scope_type == RoleAssignment.SCOPE_TENANT:
@@ -293,7 +294,6 @@ def role_unassign(*, actor, assignment: RoleAssignment) -> None:
     _changed()
 
 
-
 # --- Tenant policies ------------------------------------------------------------------------------
 
 
@@ -346,10 +346,7 @@ def policy_save(
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        if policy is None:
-            policy = Policy(name=slug)
-        else:
-            policy = Policy.objects.select_for_update().get(pk=policy.pk)
+        policy = Policy(name=slug) if policy is None else Policy.objects.select_for_update().get(pk=policy.pk)
         policy.text = text
         policy.compiled = _compiled(policy.name, statements)
         policy.description = (description or "").strip()

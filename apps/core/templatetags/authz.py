@@ -7,7 +7,8 @@ decision per distinct question.
 
 from django import template
 
-from apps.core.authorization import Resource, can as _can
+from apps.core.authorization import Resource
+from apps.core.authorization import can as _can
 
 register = template.Library()
 
