@@ -10,10 +10,10 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core import navigation
+        from apps.core.authorization import can
         from apps.tenancy.provisioning import register_seeder
 
         from . import signals  # noqa: F401 - connects the session record receivers
-        from .permissions import can_manage_users
         from .services import seed_first_admin
 
         register_seeder("accounts.first_admin", seed_first_admin)
@@ -25,7 +25,7 @@ class AccountsConfig(AppConfig):
                 "Users",
                 "users:list",
                 order=90,
-                visible=lambda request: can_manage_users(request.user),
+                visible=lambda request: can(request, "accounts:user:view"),
             )
         )
         navigation.register(
@@ -52,6 +52,6 @@ class AccountsConfig(AppConfig):
                 "accounts:security-settings",
                 hosts=(navigation.TENANT,),
                 order=900,
-                visible=lambda request: can_manage_users(request.user),
+                visible=lambda request: can(request, "accounts:policy:view"),
             )
         )

@@ -42,7 +42,7 @@ from apps.tenancy.models import DelegatedAccess, Tenant, TenantStatus
 from apps.tenancy.selectors import primary_domain_of, tenant_by_schema
 
 from .models import User
-from .permissions import can_manage_users
+from .permissions import may
 from .services import user_credentials_revoke
 
 logger = logging.getLogger(__name__)
@@ -82,11 +82,13 @@ def refusal_reason(*, home_user: User, home_tenant: Tenant, target: Tenant) -> s
     if home_tenant.is_provider:
         if not home_user.is_staff:
             return "Only provider staff may open tenants."
+        if not may(home_user, "tenancy:tenant:open"):
+            return "You do not hold the permission to open tenants (tenancy:tenant:open)."
         return None
     if target.parent_id != home_tenant.pk:
         return "You can open only the sub-tenants of your own tenant."
-    if not can_manage_users(home_user):
-        return "Only tenant administrators may open sub-tenants."
+    if not may(home_user, "accounts:subtenant:open"):
+        return "You do not hold the permission to open sub-tenants (accounts:subtenant:open)."
     return None
 
 
@@ -186,8 +188,8 @@ def may_delegate(user: User) -> bool:
     if not user.is_active or user.is_delegated:
         return False
     if connection.schema_name == get_public_schema_name():
-        return user.is_staff
-    return can_manage_users(user)
+        return user.is_staff and may(user, "tenancy:tenant:open")
+    return may(user, "accounts:subtenant:open")
 
 
 def delegates_disable(*, home_schema: str, home_user_id: int) -> int:

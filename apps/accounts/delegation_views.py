@@ -18,12 +18,13 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from apps.core.authorization import require
 from apps.core.errors import describe_validation_error
 from apps.tenancy.selectors import sub_tenants_of
 
 from . import delegation
 from .backends import BACKEND_PATH
-from .permissions import can_manage_users
+from .permissions import may
 
 # The cap the session-timeout middleware applies on top of the tenant's own limits.
 SESSION_CAP_KEY = "accounts.max_age_seconds"
@@ -34,7 +35,7 @@ def may_open_sub_tenants(request) -> bool:
     return (
         user.is_authenticated
         and not user.is_delegated
-        and can_manage_users(user)
+        and may(user, "accounts:subtenant:open", request=request)
         and not request.tenant.is_provider
         and sub_tenants_of(request.tenant).exists()
     )
@@ -46,8 +47,9 @@ def sub_tenants(request):
     """A tenant administrator's list of their tenant's sub-tenants, each with an "Open" button."""
     if request.tenant.is_provider:
         raise Http404
-    if request.user.is_delegated or not can_manage_users(request.user):
-        raise PermissionDenied
+    if request.user.is_delegated:
+        raise PermissionDenied("Delegated accounts cannot open other tenants.")
+    require(request.user, "accounts:subtenant:open", request=request)
     return render(request, "accounts/sub_tenants.html", {"sub_tenants": sub_tenants_of(request.tenant)})
 
 
@@ -56,8 +58,9 @@ def sub_tenants(request):
 def sub_tenant_open(request, slug: str):
     if request.tenant.is_provider:
         raise Http404
-    if request.user.is_delegated or not can_manage_users(request.user):
-        raise PermissionDenied
+    if request.user.is_delegated:
+        raise PermissionDenied("Delegated accounts cannot open other tenants.")
+    require(request.user, "accounts:subtenant:open", request=request)
     target = get_object_or_404(sub_tenants_of(request.tenant), slug=slug)  # not a child of ours: 404
     return redirect_into(request, target, on_refusal=lambda reason: messages.error(request, reason))
 

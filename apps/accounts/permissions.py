@@ -1,20 +1,16 @@
-"""The accounts app's permissions: what it declares to the registry, and its interim checks.
+"""The accounts app's permissions, declared to the registry, and two shorthands for asking the engine about them.
 
-``PERMISSIONS`` is collected by ``apps.access.registry``. Until the
-access-control engine decides with them, managing users is reserved to tenant
-administrators (and provider superusers on the provider host). Every page,
-API view and menu entry asks through these functions only, so the engine can
-replace their bodies with one ``authorize(...)`` call each.
+``PERMISSIONS`` and ``RESOURCE_KINDS`` are collected by ``apps.access.registry``;
+decisions come from the access-control engine through ``apps.core.authorization``
+(accounts sits below access and never imports it).
 """
 
 from __future__ import annotations
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from rest_framework.permissions import BasePermission
 
+from apps.core import authorization
+from apps.core.authorization import Resource
 from apps.core.permissions import Permission, ResourceKind, Tier
 
 PERMISSIONS = [
@@ -32,29 +28,19 @@ PERMISSIONS = [
 RESOURCE_KINDS = [ResourceKind("accounts:user", "User", "accounts.User")]
 
 
-def can_manage_users(user) -> bool:
-    """May ``user`` list, create, change, disable and invite users of the current schema?"""
+def may(user, action: str, target=None, *, request=None) -> bool:
+    """Does the engine allow ``user`` to do ``action`` (on the user ``target``, or the tenant)?"""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    return bool(user.is_tenant_admin or user.is_superuser)
+    resource = Resource.of("accounts:user", target) if target is not None else None
+    return authorization.authorize(user, action, resource, request=request).allowed
 
 
-def users_manager_required(view):
-    """View decorator: visitors are sent to sign in; people who may not manage users get the 403 page."""
-
-    @wraps(view)
-    def check(request, *args, **kwargs):
-        if not can_manage_users(request.user):
-            raise PermissionDenied("Only tenant administrators may manage users.")
-        return view(request, *args, **kwargs)
-
-    return login_required(check)
-
-
-class CanManageUsers(BasePermission):
-    """DRF permission: the interim check above."""
-
-    message = "Only tenant administrators may manage users."
-
-    def has_permission(self, request, view) -> bool:
-        return can_manage_users(request.user)
+def require(actor, action: str, target=None) -> None:
+    """For services: raise ``PermissionDenied`` with the engine's reason unless ``actor`` may ``action``."""
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise PermissionDenied("Sign in first.")
+    resource = Resource.of("accounts:user", target) if target is not None else None
+    decision = authorization.authorize(actor, action, resource, authorization.context_for(source="task"))
+    if not decision.allowed:
+        raise PermissionDenied(authorization.denial_message(actor, action, decision))

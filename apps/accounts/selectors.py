@@ -11,10 +11,10 @@ from django.core.cache import cache
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
+from apps.core import authorization
 from apps.core.queries import RowByKey
 
 from .models import AccountPolicy, ApiToken, User, UserSession
-from .permissions import can_manage_users
 
 # The cache's KEY_FUNCTION puts the schema in front of this key: each tenant caches its own policy.
 POLICY_CACHE_KEY = "accounts:policy"
@@ -43,11 +43,9 @@ def sessions_of(user: User) -> QuerySet[UserSession]:
     return UserSession.objects.filter(user=user)
 
 
-def users_for(*, actor: User) -> QuerySet[User]:
-    """The users of the current schema that ``actor`` may see and manage: all of them, or none."""
-    if not can_manage_users(actor):
-        return User.objects.none()
-    return User.objects.all()
+def users_for(*, actor: User, request=None) -> QuerySet[User]:
+    """The users of the current schema that ``actor`` may see (``accounts:user:view``), filtered in SQL."""
+    return authorization.visible(actor, "accounts:user:view", User.objects.all(), request=request)
 
 
 def account_policy() -> AccountPolicy:

@@ -32,7 +32,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from .jwt import RefreshToken, token_digest
 from .models import AccountPolicy, ApiToken, User, UserSession
-from .permissions import can_manage_users
+from .permissions import require
 from .selectors import POLICY_CACHE_KEY, api_token_by_prefix, user_for_authentication
 from .tokens import invitation_token, password_reset_token
 
@@ -107,9 +107,11 @@ def seed_first_admin(*, tenant, options: dict) -> None:
 # so again, because a service must not trust its caller to have asked.
 
 
-def _require_manager(actor: User) -> None:
-    if not can_manage_users(actor):
-        raise PermissionDenied("Only tenant administrators may manage users.")
+def _require_admin_flag_holder(actor: User) -> None:
+    # The flag grants every tenant-admin permission: only someone who has it may hand it out or take it away,
+    # whatever role lets them edit users (no escalation through accounts:user:update).
+    if not (actor.is_tenant_admin or actor.is_superuser):
+        raise PermissionDenied("Only tenant administrators may make someone an administrator or stop them being one.")
 
 
 def _refuse_delegated(user: User, what: str) -> None:
@@ -172,7 +174,7 @@ def user_admin_update(
     is_tenant_admin: bool | None = None,
 ) -> User:
     """An administrator changes someone's email, name or administrator flag (None leaves a value as it is)."""
-    _require_manager(actor)
+    require(actor, "accounts:user:update", user)
     _refuse_delegated(user, "be edited")
     changes: dict = {}
     if email is not None:
@@ -187,6 +189,7 @@ def user_admin_update(
             raise ValidationError({"display_name": "The name may be at most 150 characters."})
         changes["display_name"] = display_name
     if is_tenant_admin is not None and is_tenant_admin != user.is_tenant_admin:
+        _require_admin_flag_holder(actor)
         changes["is_tenant_admin"] = is_tenant_admin
     if not changes:
         return user
@@ -211,7 +214,7 @@ def user_admin_update(
 
 def user_disable(*, actor: User, user: User) -> User:
     """Disable an account and sign it out everywhere (sessions end, JWTs are refused; API tokens stop working)."""
-    _require_manager(actor)
+    require(actor, "accounts:user:disable", user)
     if user.pk == actor.pk:
         raise ValidationError("You cannot disable your own account; ask another administrator.")
     with transaction.atomic():
@@ -228,7 +231,7 @@ def user_disable(*, actor: User, user: User) -> User:
 
 def user_enable(*, actor: User, user: User) -> User:
     """Let a disabled account sign in again (with the credentials it had; ended sessions stay ended)."""
-    _require_manager(actor)
+    require(actor, "accounts:user:disable", user)
     _refuse_delegated(user, "be enabled")
     if not user.is_active:
         user.is_active = True
@@ -238,7 +241,7 @@ def user_enable(*, actor: User, user: User) -> User:
 
 def user_send_password_reset(*, actor: User, user: User, base_url: str) -> None:
     """Email ``user`` the tenant-bound link to set a new password (the same link as "Forgot your password?")."""
-    _require_manager(actor)
+    require(actor, "accounts:user:reset_password", user)
     _refuse_delegated(user, "have a password reset")
     if not user.is_active:
         raise ValidationError(f"{user.email} is disabled; enable the account before sending a password reset.")
@@ -255,7 +258,7 @@ def user_invitation_send(*, actor: User, user: User, base_url: str) -> None:
 
     Earlier links of the same person keep working until they expire or one of them is used.
     """
-    _require_manager(actor)
+    require(actor, "accounts:user:create", user)
     _refuse_delegated(user, "be invited")
     if not user.is_active:
         raise ValidationError(f"{user.email} is disabled; enable the account before inviting them.")
@@ -274,6 +277,16 @@ def user_invitation_send(*, actor: User, user: User, base_url: str) -> None:
     )
 
 
+def user_admin_create(
+    *, actor: User, email: str, password: str | None, display_name: str = "", is_tenant_admin: bool = False
+) -> User:
+    """Someone who may add users adds one, with a password or none (an invitation is ``user_invite``)."""
+    require(actor, "accounts:user:create")
+    if is_tenant_admin:
+        _require_admin_flag_holder(actor)
+    return user_create(email=email, password=password, display_name=display_name, is_tenant_admin=is_tenant_admin)
+
+
 def user_invite(
     *, actor: User, email: str, base_url: str, display_name: str = "", is_tenant_admin: bool = False
 ) -> tuple[User, bool]:
@@ -282,7 +295,9 @@ def user_invite(
     An email address that already belongs to someone who never signed in gets the
     invitation again (their name and flag stay as they are).
     """
-    _require_manager(actor)
+    require(actor, "accounts:user:create")
+    if is_tenant_admin:
+        _require_admin_flag_holder(actor)
     existing = User.objects.filter(email__iexact=_normalized_email(email)).first()
     if existing is not None:
         if existing.last_login is not None or existing.is_delegated:
@@ -423,7 +438,7 @@ def user_unlock(*, user: User) -> int:
 
 def user_admin_unlock(*, actor: User, user: User) -> int:
     """An administrator lifts the lockout of one account of this tenant; return how many records went."""
-    _require_manager(actor)
+    require(actor, "accounts:user:unlock", user)
     return user_unlock(user=user)
 
 
@@ -450,8 +465,7 @@ POLICY_FIELDS = (
 
 def account_policy_update(*, actor: User, **fields) -> AccountPolicy:
     """Change the current schema's password and session rules; nothing is saved unless every value is valid."""
-    if not can_manage_users(actor):
-        raise PermissionDenied("Only tenant administrators may change the account policy.")
+    require(actor, "accounts:policy:update")
     unknown = sorted(set(fields) - set(POLICY_FIELDS))
     if unknown:
         raise ValidationError(dict.fromkeys(unknown, "This setting does not exist."))

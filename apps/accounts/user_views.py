@@ -8,19 +8,20 @@ a POST that goes through the services.
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
+from apps.core.authorization import Resource, permission_required, require
 from apps.core.htmx import htmx_partial, vary_on_htmx
 from apps.core.tables import configure_table
 
 from . import services
 from .backends import BACKEND_PATH
 from .filtersets import UserFilterSet
-from .permissions import can_manage_users, users_manager_required
+from .permissions import may
 from .selectors import user_is_locked, users_for
 from .tables import UserTable
 from .tokens import invitation_token
@@ -40,10 +41,20 @@ def _form_errors(form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
+# What each per-user action needs, besides seeing the user at all.
+ACTION_PERMISSIONS = {
+    "disable": "accounts:user:disable",
+    "enable": "accounts:user:disable",
+    "unlock": "accounts:user:unlock",
+    "reset-password": "accounts:user:reset_password",
+    "invite": "accounts:user:create",
+}
+
+
 @require_safe
-@users_manager_required
+@permission_required("accounts:user:view", anywhere=True)
 def user_list(request):
-    filterset = UserFilterSet(request.GET, queryset=users_for(actor=request.user))
+    filterset = UserFilterSet(request.GET, queryset=users_for(actor=request.user, request=request))
     filterset.is_valid()  # a bad filter is shown as an error and ignored; the valid ones still apply
     table = configure_table(request, UserTable(filterset.qs))
     context = {"table": table, "filter_form": filterset.form, "table_id": "users-table", "actions": BULK_ACTIONS}
@@ -51,7 +62,7 @@ def user_list(request):
     return vary_on_htmx(render(request, template, context))
 
 
-@users_manager_required
+@permission_required("accounts:user:create")
 def user_add(request):
     form = UserAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -59,7 +70,9 @@ def user_add(request):
         profile = {"display_name": data["display_name"], "is_tenant_admin": data["is_tenant_admin"]}
         try:
             if data["password"]:
-                user = services.user_create(email=data["email"], password=data["password"], **profile)
+                user = services.user_admin_create(
+                    actor=request.user, email=data["email"], password=data["password"], **profile
+                )
                 note = f"{user.email} was added and can sign in with the password you set."
             else:
                 user, created = services.user_invite(
@@ -74,11 +87,13 @@ def user_add(request):
     return render(request, "accounts/users/add.html", {"form": form}, status=400 if form.errors else 200)
 
 
-@users_manager_required
+@permission_required("accounts:user:view", anywhere=True)
 def user_detail(request, pk: int):
-    user = get_object_or_404(users_for(actor=request.user), pk=pk)
+    user = get_object_or_404(users_for(actor=request.user, request=request), pk=pk)
     initial = {"email": user.email, "display_name": user.display_name, "is_tenant_admin": user.is_tenant_admin}
     form = UserEditForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        require(request.user, "accounts:user:update", Resource.of("accounts:user", user), request=request)
     if request.method == "POST" and form.is_valid():
         try:
             services.user_admin_update(actor=request.user, user=user, **form.cleaned_data)
@@ -88,7 +103,8 @@ def user_detail(request, pk: int):
         else:
             messages.success(request, f"{user.email} was saved.")
             # Someone who just gave up their own administrator flag may no longer see this page.
-            return redirect("users:detail", pk=user.pk) if can_manage_users(request.user) else redirect("/")
+            still_sees = may(request.user, "accounts:user:view")
+            return redirect("users:detail", pk=user.pk) if still_sees else redirect("/")
     context = {"subject": user, "form": form, "is_self": user.pk == request.user.pk, "locked": user_is_locked(user)}
     return render(request, "accounts/users/detail.html", context, status=400 if form.errors else 200)
 
@@ -112,9 +128,10 @@ def _run(request, user, action: str) -> str:
 
 
 @require_POST
-@users_manager_required
+@permission_required("accounts:user:view", anywhere=True)
 def user_action(request, pk: int, action: str):
-    user = get_object_or_404(users_for(actor=request.user), pk=pk)
+    user = get_object_or_404(users_for(actor=request.user, request=request), pk=pk)
+    require(request.user, ACTION_PERMISSIONS[action], Resource.of("accounts:user", user), request=request)
     try:
         messages.success(request, _run(request, user, action))
     except ValidationError as error:
@@ -123,7 +140,7 @@ def user_action(request, pk: int, action: str):
 
 
 @require_POST
-@users_manager_required
+@permission_required("accounts:user:view", anywhere=True)
 def user_bulk(request):
     """Apply an action to the selected users: first a confirmation page, then the action and a report."""
     action = request.POST.get("action", "")
@@ -134,7 +151,9 @@ def user_bulk(request):
     back = f"?{back}" if back else ""
     back_url = reverse("users:list") + back
     ids = {int(pk) for pk in request.POST.getlist("pk") if pk.isdigit()}
-    users = list(users_for(actor=request.user).filter(pk__in=ids))  # another tenant's ids are simply not here
+    users = list(
+        users_for(actor=request.user, request=request).filter(pk__in=ids)
+    )  # another tenant's ids are simply not here
     if not users:
         messages.warning(request, "Select at least one user first.")
         return redirect(back_url)
@@ -144,10 +163,13 @@ def user_bulk(request):
     done, refused = 0, []
     for user in users:
         try:
+            require(request.user, ACTION_PERMISSIONS[action], Resource.of("accounts:user", user), request=request)
             _run(request, user, action)
             done += 1
         except ValidationError as error:
             refused.append(f"{user.email} ({' '.join(error.messages)})")
+        except PermissionDenied as denied:
+            refused.append(f"{user.email} ({denied})")
     verb = {"disable": "Disabled", "enable": "Enabled", "reset-password": "Sent a password reset to"}[action]
     summary = f"{verb} {done} user{'s' if done != 1 else ''}."
     if refused:

@@ -8,16 +8,17 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from apps.core.authorization import require
+
 from . import services
 from .forms import AccountPolicyForm, ApiTokenForm, ProfileForm, SignInForm
-from .permissions import can_manage_users
 from .selectors import account_policy, api_tokens_of, sessions_of
 from .tokens import password_reset_token
 
@@ -155,8 +156,9 @@ def profile(request):
 @login_required
 def security_settings(request):
     """The tenant's password and session rules, for those who manage its users."""
-    if not can_manage_users(request.user):
-        raise PermissionDenied
+    require(request.user, "accounts:policy:view", request=request)
+    if request.method == "POST":
+        require(request.user, "accounts:policy:update", request=request)
     current = model_to_dict(account_policy(), fields=services.POLICY_FIELDS)
     form = AccountPolicyForm(request.POST or None, initial=current)
     if request.method == "POST" and form.is_valid():

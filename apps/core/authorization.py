@@ -140,6 +140,16 @@ def can(request, action: str, resource: Resource | None = None) -> bool:
     return authorize(user, action, resource, request=request).allowed
 
 
+def visible(principal, action: str, queryset, *, request=None, context: dict | None = None):
+    """``queryset`` narrowed in SQL to the rows ``principal`` may ``action`` (none without an engine)."""
+    if _decider is None or principal is None or not getattr(principal, "is_authenticated", False):
+        return queryset.none()
+    if context is None:
+        context = context_for(request) if request is not None else context_for(source="task")
+    restriction = _decider.visible_filter(principal, action, queryset.model, context)
+    return queryset if restriction is None else queryset.filter(restriction)
+
+
 def denial_message(principal, action: str, decision: Decision) -> str:
     if _decider is None:
         return "Access control is not available."
@@ -165,13 +175,27 @@ def require(principal, action: str, resource: Resource | None = None, *, request
     raise PermissionDenied(denial_message(principal, action, decision))
 
 
-def permission_required(action: str) -> Callable:
-    """Function-view decorator: visitors are sent to sign in; everyone else must be allowed ``action`` on the tenant."""
+def holds_anywhere(principal, action: str, *, request=None) -> bool:
+    """May ``principal`` do ``action`` on at least something (the tenant, a scope, one granted object)?"""
+    if _decider is None:
+        return False
+    context = context_for(request) if request is not None else context_for(source="task")
+    return _decider.holds_anywhere(principal, action, context)
+
+
+def permission_required(action: str, *, anywhere: bool = False) -> Callable:
+    """Function-view decorator: visitors are sent to sign in; everyone else must be allowed ``action`` on the tenant.
+
+    ``anywhere=True`` is for lists and object pages: holding ``action`` on some
+    objects is enough to enter, and the view narrows what it shows (``visible``)
+    so that objects out of reach are a 404.
+    """
 
     def wrap(view):
         @wraps(view)
         def check(request, *args, **kwargs):
-            require(request.user, action, request=request)
+            if not (anywhere and holds_anywhere(request.user, action, request=request)):
+                require(request.user, action, request=request)
             return view(request, *args, **kwargs)
 
         return login_required(check)

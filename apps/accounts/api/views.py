@@ -4,18 +4,18 @@ from contextlib import contextmanager
 
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import services
 from apps.accounts.filtersets import UserApiFilterSet
 from apps.accounts.forms import SignInForm
-from apps.accounts.permissions import CanManageUsers
-from apps.accounts.selectors import users_for
+from apps.accounts.models import User
+from apps.core.api.permissions import ActionPermission, AuthorizedFilter
 from apps.core.api.schema import problem_responses
 
 from .serializers import (
@@ -165,12 +165,25 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     """
 
     serializer_class = UserSerializer
-    permission_classes = [IsAuthenticated, CanManageUsers]
+    permission_classes = [ActionPermission]
+    filter_backends = [AuthorizedFilter, DjangoFilterBackend]
     filterset_class = UserApiFilterSet
     lookup_value_regex = "[0-9]+"
+    access_kind = "accounts:user"
+    action_permissions = {
+        "list": "accounts:user:view",
+        "retrieve": "accounts:user:view",
+        "create": "accounts:user:create",
+        "partial_update": "accounts:user:update",
+        "disable": "accounts:user:disable",
+        "enable": "accounts:user:disable",
+        "reset_password": "accounts:user:reset_password",
+        "unlock": "accounts:user:unlock",
+        "invite": "accounts:user:create",
+    }
 
     def get_queryset(self):
-        return users_for(actor=self.request.user)
+        return User.objects.all()
 
     @extend_schema(
         summary="Create a user, with a password or an invitation",
@@ -190,13 +203,15 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         created = True
         with service_errors():
             if "password" in data:
-                user = services.user_create(email=data["email"], password=data["password"], **profile)
+                user = services.user_admin_create(
+                    actor=request.user, email=data["email"], password=data["password"], **profile
+                )
             elif data.get("invite", True):
                 user, created = services.user_invite(
                     actor=request.user, email=data["email"], base_url=request.build_absolute_uri("/"), **profile
                 )
             else:
-                user = services.user_create(email=data["email"], password=None, **profile)
+                user = services.user_admin_create(actor=request.user, email=data["email"], password=None, **profile)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(summary="Change a user's email, name or administrator flag", request=UserUpdateSerializer)

@@ -159,9 +159,22 @@ def test_retrieve_one_user(admin_api, carol):
 def test_plain_user_gets_a_403_problem(acme, carol):
     client = api_client(acme, carol)
     body = problem(client.get("/api/v1/users/"), 403)
-    assert body["detail"] == "Only tenant administrators may manage users."
+    assert body["detail"] == "You do not hold the permission 'accounts:user:view' (see the tenant's users)."
     problem(client.post("/api/v1/users/", {"email": "x@acme.test"}, content_type="application/json"), 403)
-    problem(client.post(f"/api/v1/users/{carol.pk}/disable/"), 403)
+    # Users she may not even see are not there for her (no existence leak): 404, not 403.
+    problem(client.post(f"/api/v1/users/{carol.pk}/disable/"), 404)
+
+
+def test_a_user_who_may_see_users_but_not_disable_them_gets_a_403_with_the_reason(acme, boss, carol):
+    from apps.access.models import Role
+    from apps.access.services import role_assign
+
+    with schema_context(acme.schema_name):
+        role_assign(actor=boss, role=Role.objects.get(name="read_only"), user=carol)
+    client = api_client(acme, carol)
+    assert carol.pk in [row["id"] for row in client.get("/api/v1/users/").json()["results"]]
+    body = problem(client.post(f"/api/v1/users/{boss.pk}/disable/"), 403)
+    assert body["detail"] == "You do not hold the permission 'accounts:user:disable' (disable and enable users)."
 
 
 def test_anonymous_gets_a_401_problem(host_client, acme, carol):

@@ -30,8 +30,13 @@ from apps.core import authorization
 from apps.core.authorization import Resource
 
 
-def _required(view) -> str | None:
-    return getattr(view, "action_permissions", {}).get(getattr(view, "action", None))
+def _action_key(request, view) -> str | None:
+    # Viewsets name their actions ("list", "disable"); plain API views are keyed by HTTP method ("get", "post").
+    return view.action if hasattr(view, "action") else request.method.lower()
+
+
+def _required(request, view) -> str | None:
+    return getattr(view, "action_permissions", {}).get(_action_key(request, view))
 
 
 def _context(request) -> dict:
@@ -45,10 +50,10 @@ class ActionPermission(BasePermission):
         user = request.user
         if not user or not user.is_authenticated:
             raise exceptions.NotAuthenticated()
-        action = _required(view)
+        action = _required(request, view)
         if action is None:
-            if request.method == "OPTIONS":
-                return True
+            if request.method == "OPTIONS" or _action_key(request, view) is None:
+                return True  # no handler for this method: the view answers 405 next
             raise exceptions.PermissionDenied("This operation is not open to anyone.")
         if getattr(view, "detail", False) or view.kwargs.get(getattr(view, "lookup_url_kwarg", None) or "pk"):
             return True  # decided on the object, in has_object_permission
@@ -61,7 +66,7 @@ class ActionPermission(BasePermission):
         raise exceptions.PermissionDenied(authorization.denial_message(user, action, decision))
 
     def has_object_permission(self, request, view, obj) -> bool:
-        action = _required(view)
+        action = _required(request, view)
         if action is None:
             raise exceptions.PermissionDenied("This operation is not open to anyone.")
         kind = view.access_kind
