@@ -17,9 +17,10 @@ What lives here, used by every app:
   ``PermissionDenied`` carrying the reason;
 * ``permission_required`` (function views) and ``PermissionRequiredMixin``
   (class views);
-* ``require_actor`` for work that runs outside a request (Celery tasks,
-  Temporal activities, Channels consumers), re-checking the actor who started
-  it in the current schema.
+* ``require_actor`` and the ``acting_as`` decorator for work that runs
+  outside a request (Celery tasks, Temporal activities), re-checking the
+  actor who started it in the current schema; ``consumer_may`` for Channels
+  consumers.
 
 The DRF permission class and list filter are in ``apps.core.api.permissions``;
 the template tag is ``{% load authz %}{% can "app:resource:action" as ok %}``.
@@ -231,3 +232,36 @@ def require_actor(actor_id, action: str, resource: Resource | None = None, *, so
     if not decision.allowed:
         raise PermissionDenied(denial_message(user, action, decision))
     return user
+
+
+def acting_as(action: str, *, source: str = "task", resource: Callable[..., Resource | None] | None = None):
+    """For Celery tasks and Temporal activities: the call carries ``actor_id``, who must still be allowed.
+
+    The wrapped function receives the re-read user as ``actor`` instead of
+    ``actor_id``. ``resource``, if given, builds the ``Resource`` from the
+    call's keyword arguments. Refusal raises ``PermissionDenied`` (Celery
+    records it as the task's failure; for Temporal, mark it non-retryable).
+    """
+
+    def wrap(function):
+        @wraps(function)
+        def run(*args, actor_id=None, **kwargs):
+            target = resource(**kwargs) if resource is not None else None
+            actor = require_actor(actor_id, action, target, source=source)
+            return function(*args, actor=actor, **kwargs)
+
+        return run
+
+    return wrap
+
+
+def consumer_may(scope: Mapping, action: str, resource: Resource | None = None) -> bool:
+    """For Channels consumers: may the connection's signed-in user do ``action``? (Call it off the event loop.)"""
+    user = scope.get("user")
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    client = scope.get("client") or (None, None)
+    context = {"now": timezone.now(), "source": "websocket"}
+    if client[0]:
+        context["ip"] = client[0]
+    return authorize(user, action, resource, context).allowed
