@@ -23,11 +23,12 @@ class AccessConfig(AppConfig):
     def ready(self) -> None:
         from apps.tenancy.provisioning import register_seeder
 
-        from . import engine, registry, signals
+        from . import engine, registry, scopes, signals
         from .services import seed_system_roles
 
         registry.collect()
         engine.install()
+        scopes.install()
         signals.connect()
         register_seeder("access.system_roles", seed_system_roles)
         post_migrate.connect(_sync_system_roles, sender=self, dispatch_uid="access.system_roles_sync")

@@ -416,7 +416,8 @@ def visible_filter(principal, action: str, model, context: dict | None):
     if tenant_wide.reasons or tenant_wide.errors:
         return Q(pk__in=[])  # a forbid that holds whatever the object: nothing is visible
     restriction = Q(pk__in=list(visible_object_ids(principal, kind.name, action)))
-    scope_q = getattr(model, "access_scope_q", None)
+    provider = authorization.scope_provider(kind.name)
+    scope_q = getattr(model, "access_scope_q", None) or (provider.rows_in if provider else None)
     for assignment in _scoped_assignments(principal, action):
         if scope_q is not None:
             narrowed = scope_q(assignment.scope_type, assignment.scope_id)

@@ -1,6 +1,6 @@
 """Permissions of access control itself: who may read and change roles, groups, assignments, policies and grants."""
 
-from apps.core.permissions import Permission, ResourceKind, Tier
+from apps.core.permissions import Permission, ResourceKind, ScopeType, Tier
 
 PERMISSIONS = [
     Permission("access:role:view", "See roles and what they grant", Tier.TENANT_ADMIN),
@@ -29,3 +29,7 @@ RESOURCE_KINDS = [
     ResourceKind("access:group", "Group", "access.Group"),
     ResourceKind("access:policy", "Policy", "access.Policy"),
 ]
+
+# A group is also an administrative unit: a role assigned over a group applies to the users in it (nested
+# groups included) — "the helpdesk may reset the passwords of engineering's people".
+SCOPE_TYPES = [ScopeType("access:group", "Group (its members)", "access.Group")]

@@ -197,6 +197,8 @@ def group_delete(*, group: Group) -> None:
         raise ValidationError(f"Policies name the group '{group.name}' ({', '.join(naming)}): change them first.")
     with transaction.atomic():
         auth_group = group.auth_group
+        # Roles given over this group's members go with it, not left pointing at nothing.
+        RoleAssignment.objects.filter(scope_type="access:group", scope_id=str(group.pk)).delete()
         group.delete()
         if auth_group is not None:
             auth_group.delete()  # its object grants go with it

@@ -59,10 +59,43 @@ class Resource:
 
     @classmethod
     def of(cls, kind: str, obj, **extra) -> Resource:
-        """A model instance as a resource; the model may say where it sits (``access_scopes``) and its tags."""
-        scopes = tuple(getattr(obj, "access_scopes", lambda: ())())
+        """A model instance as a resource: where it sits (its ``access_scopes()``, or a registered scope provider's
+        answer) and its tags (``access_tags()``)."""
+        provider = _scope_providers.get(kind)
+        if hasattr(obj, "access_scopes"):
+            scopes = tuple(obj.access_scopes())
+        elif provider is not None:
+            scopes = tuple(provider.scopes_of(obj))
+        else:
+            scopes = ()
         tags = dict(getattr(obj, "access_tags", lambda: {})())
         return cls(kind=kind, id=str(obj.pk), scopes=scopes, tags=tags, **extra)
+
+
+@dataclass(frozen=True)
+class ScopeProvider:
+    """Where objects of one kind sit, for a kind whose model cannot know (it lives in a lower app).
+
+    ``scopes_of(obj)`` lists the scope nodes containing ``obj`` as
+    ``(scope_type, scope_id)`` pairs; ``rows_in(scope_type, scope_id)`` is a
+    ``Q`` selecting the kind's rows inside one node (``None``: this provider
+    does not know that scope type). Users, say, sit in the groups they belong
+    to — ``access`` registers that, since ``accounts`` cannot import it.
+    """
+
+    scopes_of: Callable
+    rows_in: Callable
+
+
+_scope_providers: dict[str, ScopeProvider] = {}
+
+
+def register_scope_provider(kind: str, provider: ScopeProvider) -> None:
+    _scope_providers[kind] = provider
+
+
+def scope_provider(kind: str) -> ScopeProvider | None:
+    return _scope_providers.get(kind)
 
 
 @dataclass(frozen=True)
