@@ -76,6 +76,11 @@ def statements(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _unexpected_at(prefix: str, complaint: str) -> bool:
+    """Whether the last token of ``prefix`` is one the parser cannot accept there (ended or not, the text fails so)."""
+    return any(complaint in (_parse_error(candidate) or "") for candidate in (prefix, prefix + ";"))
+
+
 def _parse_problem(text: str, message: str) -> Problem:
     tokens = _tokens(text)
     if not tokens:
@@ -95,6 +100,21 @@ def _parse_problem(text: str, message: str) -> Problem:
                 low = middle + 1
             else:
                 high = middle
+        # Cedar's parser recovers at some tokens ('}', ')') and then reports only the end of input, so a prefix
+        # ending just after the bad token can still look unfinished and the search above may stop late. When
+        # Cedar names the token, the first occurrence of it that is unexpected where it stands is the place.
+        unexpected = re.match(r"unexpected token `(.+)`$", message)
+        if unexpected:
+            named_token = unexpected.group(1)
+            low = next(
+                (
+                    index
+                    for index in range(low + 1)
+                    if text[slice(*tokens[index])] == named_token
+                    and _unexpected_at(text[: tokens[index][1]], f"unexpected token `{named_token}`")
+                ),
+                low,
+            )
         offset = tokens[low][0]
     # Errors found once a whole statement is read ("invalid policy effect: permitt") name the word: point at it.
     named = re.search(r":\s*`?([A-Za-z_]\w*)`?\s*$", message)

@@ -44,7 +44,13 @@ from apps.core.permissions import Tier
 
 from . import registry
 from .models import Policy, RoleAssignment
-from .selectors import access_version, object_grant_actions, user_group_names, visible_object_ids
+from .selectors import (
+    access_version,
+    in_real_transaction,
+    object_grant_actions,
+    user_group_names,
+    visible_object_ids,
+)
 
 NAMESPACE = "Nimbus"
 ACTION_TYPE = f"{NAMESPACE}::Action"
@@ -191,7 +197,7 @@ _prepared: dict[str, tuple[int, dict[str, cedarpy.PolicySet]]] = {}
 
 def _in_real_transaction() -> bool:
     # A test's own wrapping transaction does not count: inside it the code behaves as in production.
-    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+    return in_real_transaction()
 
 
 def prepare() -> dict[str, cedarpy.PolicySet]:

@@ -32,6 +32,16 @@ def bump_access_version() -> None:
         cache.set(ACCESS_VERSION_KEY, 1, timeout=None)
 
 
+def in_real_transaction() -> bool:
+    """Whether the current code runs inside a transaction of its own (a test's wrapping transaction does not count).
+
+    Inside one, rows may still roll back after the access version moved (services bump it at once, and again
+    at commit, but a rollback never bumps): nothing read there may be cached under the version, nor taken from
+    the cache, which would miss this transaction's own changes.
+    """
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
 def _edges() -> tuple[dict[int, set[int]], dict[int, set[int]]]:
     """(parents of each group, children of each group) from the nesting table."""
     parents: dict[int, set[int]] = defaultdict(set)
@@ -83,8 +93,9 @@ def depth_below(group_id: int) -> int:
 
 def _user_groups(user) -> dict[int, str]:
     """Every group ``user`` belongs to (id → name), directly or through nested groups; cached per access version."""
+    shared = not in_real_transaction()
     key = f"access:user-groups:{user.pk}:{access_version()}"
-    cached = cache.get(key)
+    cached = cache.get(key) if shared else None
     if cached is not None:
         return {int(pk): name for pk, name in cached}
     direct = set(Group.objects.filter(members=user).values_list("pk", flat=True))
@@ -94,7 +105,8 @@ def _user_groups(user) -> dict[int, str]:
         parents, _ = _edges()
         reached = _reach(direct, parents)
         groups = dict(Group.objects.filter(pk__in=reached).values_list("pk", "name"))
-    cache.set(key, sorted(groups.items()), MEMBERSHIP_CACHE_SECONDS)
+    if shared:
+        cache.set(key, sorted(groups.items()), MEMBERSHIP_CACHE_SECONDS)
     return groups
 
 
@@ -188,14 +200,16 @@ def _granted_content_types() -> frozenset[int]:
     """Content types that have any object grant in this schema: for the rest, no query on the decision path."""
     from guardian.models import GroupObjectPermission, UserObjectPermission
 
+    shared = not in_real_transaction()
     key = f"access:granted-content-types:{access_version()}"
-    cached = cache.get(key)
+    cached = cache.get(key) if shared else None
     if cached is None:
         cached = sorted(
             set(UserObjectPermission.objects.values_list("content_type_id", flat=True).distinct())
             | set(GroupObjectPermission.objects.values_list("content_type_id", flat=True).distinct())
         )
-        cache.set(key, cached, MEMBERSHIP_CACHE_SECONDS)
+        if shared:
+            cache.set(key, cached, MEMBERSHIP_CACHE_SECONDS)
     return frozenset(cached)
 
 

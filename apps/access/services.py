@@ -195,13 +195,16 @@ def group_delete(*, group: Group) -> None:
     naming = _policies_naming_group(group.name)
     if naming:
         raise ValidationError(f"Policies name the group '{group.name}' ({', '.join(naming)}): change them first.")
+    from django.contrib.auth.models import Group as AuthGroup
+
     with transaction.atomic():
-        auth_group = group.auth_group
+        # Read from the row: the caller's instance predates any grant that gave the group its auth group.
+        auth_group_id = Group.objects.filter(pk=group.pk).values_list("auth_group_id", flat=True).first()
         # Roles given over this group's members go with it, not left pointing at nothing.
         RoleAssignment.objects.filter(scope_type="access:group", scope_id=str(group.pk)).delete()
         group.delete()
-        if auth_group is not None:
-            auth_group.delete()  # its object grants go with it
+        if auth_group_id is not None:
+            AuthGroup.objects.filter(pk=auth_group_id).delete()  # its object grants go with it
         _changed()
 
 
@@ -444,6 +447,9 @@ def object_grant_remove(*, actor, permission: str, kind: str, object_id, user=No
         rows = {"permission": django_permission, "object_pk": str(obj.pk)}
         if user is not None:
             UserObjectPermission.objects.filter(user=user, **rows).delete()
-        elif group.auth_group_id is not None:
-            GroupObjectPermission.objects.filter(group_id=group.auth_group_id, **rows).delete()
+        else:
+            # From the row, not the caller's instance, which may predate the grant that made the auth group.
+            auth_group_id = Group.objects.filter(pk=group.pk).values_list("auth_group_id", flat=True).first()
+            if auth_group_id is not None:
+                GroupObjectPermission.objects.filter(group_id=auth_group_id, **rows).delete()
         _changed()

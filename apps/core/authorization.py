@@ -202,7 +202,7 @@ def require(principal, action: str, resource: Resource | None = None, *, request
         return decision
     if resource is not None and resource.kind and resource.id:
         read = read_action_of(resource.kind)
-        if read == action or not _decider.exists(read):
+        if read == action or _decider is None or not _decider.exists(read):
             raise Http404("No such object.")
         if not authorize(principal, read, resource, context, request=request).allowed:
             raise Http404("No such object.")
