@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import cedarpy
 
 MAX_POLICY_CHARS = 20_000
+# Said once per resource type the statement could apply to: one mention is enough.
+_PER_ENTITY_TYPE = re.compile(r" on entity type `[A-Za-z:]+`$")
 _PER_ACTION = re.compile(r' (?:in context )?for [A-Za-z:]*Action::"[^"]*"')
 
 _TOKEN = re.compile(
@@ -181,10 +183,14 @@ def check(text: str, schema: cedarpy.Schema) -> tuple[list[dict], list[Problem]]
         problems: list[Problem] = []
         for error in result.errors:
             # Cedar repeats a schema error once per action the statement could apply to: say it once.
-            message = _PER_ACTION.sub("", error.error)
+            message = _PER_ENTITY_TYPE.sub("", _PER_ACTION.sub("", error.error))
             optional = re.search(r"optional attribute `(\w+)`", message)
             if optional:
                 message += f" (it is not always present: test it first, `context has {optional.group(1)} && …`)"
+            tag = re.search(r"access to tag `\"(.+?)\"`", message)
+            if tag:
+                message += f' (test it first: `resource.hasTag("{tag.group(1)}") && …`)'
+
             problem = _validation_problem(text, spans, error.policy_id, message)
             if problem not in problems:
                 problems.append(problem)

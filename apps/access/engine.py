@@ -37,6 +37,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django_tenants.utils import get_public_schema_name
 
 from apps.core import authorization
 from apps.core.authorization import Decision, Resource
@@ -164,6 +165,7 @@ def _tenant_policy_actions(statement: dict) -> list[str] | None:
 def _build(schema_name: str) -> dict[str, cedarpy.PolicySet]:
     """Every action's PolicySet for the current schema."""
     permissions = registry.all_permissions()
+    permit_ceiling = Tier.PROVIDER if schema_name == get_public_schema_name() else Tier.TENANT_ADMIN
     assignments = _assignment_policies(schema_name)
     tenant_statements: list[tuple[str, dict, list[str] | None]] = []
     for policy in Policy.objects.filter(enabled=True).order_by("name"):
@@ -185,8 +187,13 @@ def _build(schema_name: str) -> dict[str, cedarpy.PolicySet]:
         statics.update(assignments.get(action, {}))
         if not action.startswith(BREAK_GLASS_PREFIX):
             for policy_id, statement, actions in tenant_statements:
-                if actions is None or action in actions:
-                    statics[policy_id] = statement
+                if actions is not None and action not in actions:
+                    continue
+                # A tenant's own permit never reaches above what its administrators hold: like a role, it cannot
+                # grant a provider-tier action. Its forbids reach everything.
+                if statement.get("effect") == "permit" and not permission.tier <= permit_ceiling:
+                    continue
+                statics[policy_id] = statement
         est = {"staticPolicies": statics, "templates": {}, "templateLinks": []}
         sets[action] = cedarpy.PolicySet.from_json_str(json.dumps(est))
     return sets

@@ -266,7 +266,9 @@ def _here(user) -> None:
     """Refuse a user object that is not a row of the current schema (another tenant's user, say)."""
     from django.contrib.auth import get_user_model
 
-    if not get_user_model().objects.filter(pk=user.pk, email=user.email).exists():
+    # Id, email and the instant it was created: a twin in another schema would have to match all three.
+    same = {"pk": user.pk, "email": user.email, "date_joined": user.date_joined}
+    if not get_user_model().objects.filter(**same).exists():
         raise ValidationError({"user": "That user is not a member of this tenant."})
 
 

@@ -156,6 +156,16 @@ def test_a_permit_policy_grants_what_no_role_grants(admin, make_user):
     assert engine.authorize(others, "accounts:user:view").reasons == (f"policy/{by_user.name}",)
 
 
+def test_a_tenant_permit_never_reaches_provider_tier_actions_but_its_forbids_reach_everything(admin, make_user):
+    anyone = make_user()
+    save(admin, "everyone-everything", "permit(principal, action, resource);")
+    assert engine.authorize(anyone, "accounts:user:create")  # up to the tenant-admin tier: the admin's choice
+    assert not engine.authorize(anyone, "tenancy:tenant:delete")  # above it: as a role could not
+    assert not engine.authorize(anyone, "tenancy:tenant:open")
+    save(admin, "nothing-at-night", "forbid(principal, action, resource) when { context.hour >= 22 };")
+    assert not engine.authorize(admin, "accounts:user:create", None, {"now": at(23)})
+
+
 def test_disabled_policies_are_ignored_until_enabled(admin, operator):
     policy = save(admin, "weekend", "forbid(principal, action, resource);", enabled=False)
     assert engine.authorize(operator, "accounts:user:view")
