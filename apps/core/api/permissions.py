@@ -49,6 +49,9 @@ class ActionPermission(BasePermission):
         if action is None:
             if request.method == "OPTIONS":
                 return True
+            mapped = getattr(view, "action_map", None)  # a viewset's methods and their handlers
+            if mapped is not None and request.method.lower() not in mapped:
+                raise exceptions.MethodNotAllowed(request.method)  # no handler at all: 405, as without this class
             raise exceptions.PermissionDenied("This operation is not open to anyone.")
         if getattr(view, "detail", False) or view.kwargs.get(getattr(view, "lookup_url_kwarg", None) or "pk"):
             return True  # decided on the object, in has_object_permission
