@@ -607,11 +607,16 @@ class GrantViewSet(AccessViewSet):
         with service_refusals():
             row = services.object_grant_add(actor=request.user, **data)
         principal = "user" if data.get("user") is not None else "group"
-        granted = next(
-            grant
-            for grant in selectors.object_grants(kind=data["kind"], object_id=row.object_pk)
-            if grant["id"] == f"{principal}-{row.pk}"
-        )
+        holder = data[principal]
+        granted = {
+            "id": f"{principal}-{row.pk}",
+            "principal_type": principal,
+            "principal_id": holder.pk,
+            "principal_name": holder.email if principal == "user" else holder.name,
+            "kind": data["kind"],
+            "object_id": row.object_pk,
+            "permission": data["permission"],
+        }
         return Response(GrantSerializer(granted).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

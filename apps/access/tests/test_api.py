@@ -775,3 +775,13 @@ def test_lists_cost_the_same_queries_for_many_rows_as_for_few(admin_api, acme, b
     few = counts()
     _grow(acme, boss, 2, 6)
     assert counts() == few
+
+
+def test_other_methods_are_answered_without_errors(admin_api, group, custom_role):
+    assert admin_api.options(f"{API}/roles/").status_code == 200
+    assert admin_api.options(f"{API}/groups/{group.pk}/members/").status_code == 200
+    assert admin_api.options(f"{API}/simulate/").status_code == 200
+    assert admin_api.head(f"{API}/roles/").status_code == 200
+    problem(admin_api.put(f"{API}/roles/{custom_role.pk}/", {}, content_type="application/json"), 405)
+    problem(admin_api.get(f"{API}/simulate/"), 405)
+    problem(admin_api.delete(f"{API}/grants/"), 405)
