@@ -25,6 +25,13 @@ import cedarpy
 MAX_POLICY_CHARS = 20_000
 # Said once per resource type the statement could apply to: one mention is enough.
 _PER_ENTITY_TYPE = re.compile(r" on entity type `[A-Za-z:]+`$")
+# Far deeper than any policy a person writes, far shallower than what exhausts a stack. Cedar's parser recurses
+# once per bracket and overflows the native stack, killing the process (no exception), from about 700 nested
+# brackets; Python's JSON decoder recurses once per level of the parsed form (RecursionError from about 500
+# chained `||`). Both are refused before either runs.
+MAX_BRACKET_DEPTH = 50
+MAX_TREE_DEPTH = 200
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _PER_ACTION = re.compile(r' (?:in context )?for [A-Za-z:]*Action::"[^"]*"')
 
 _TOKEN = re.compile(
@@ -163,15 +170,60 @@ def locate(text: str, needle: str) -> Problem | None:
     return Problem("", line, column)
 
 
+def _too_deep_bracket(text: str) -> int | None:
+    """The offset of the first bracket nested deeper than ``MAX_BRACKET_DEPTH``, if any (strings and comments aside)."""
+    depth = 0
+    for match in _TOKEN.finditer(text):
+        bracket = match.group()
+        if match.lastgroup != "tok":
+            continue
+        if bracket in "([{":
+            depth += 1
+            if depth > MAX_BRACKET_DEPTH:
+                return match.start()
+        elif bracket in ")]}":
+            depth = max(depth - 1, 0)
+    return None
+
+
+def _json_depth(json_text: str) -> int:
+    """How deeply a JSON document nests, counted without decoding it (decoding is what would overflow)."""
+    depth = deepest = 0
+    for char in re.sub(r"[^\[\]{}]", "", _JSON_STRING.sub("", json_text)):
+        depth += 1 if char in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _too_deep_tree(text: str) -> Problem | None:
+    if _json_depth(cedarpy.policies_to_json_str(text)) <= MAX_TREE_DEPTH:
+        return None
+    spans = statements(text) or [(0, len(text))]
+    start = next(
+        (start for start, end in spans if _json_depth(cedarpy.policies_to_json_str(text[start:end])) > MAX_TREE_DEPTH),
+        spans[0][0],
+    )
+    start += len(text[start:]) - len(text[start:].lstrip())
+    message = "This statement's condition is too deeply nested for the engine; split it into several statements."
+    return Problem(message, *_line_col(text, start))
+
+
 def check(text: str, schema: cedarpy.Schema) -> tuple[list[dict], list[Problem]]:
     """Parse and validate ``text``: (its statements in Cedar's JSON form, in order; the problems found)."""
     if not text.strip():
         return [], [Problem("Write at least one permit or forbid statement.", 1, 1)]
     if len(text) > MAX_POLICY_CHARS:
         return [], [Problem(f"A policy is at most {MAX_POLICY_CHARS} characters long.")]
+    deep = _too_deep_bracket(text)
+    if deep is not None:
+        message = f"Brackets nest more than {MAX_BRACKET_DEPTH} levels deep here; simplify the condition."
+        return [], [Problem(message, *_line_col(text, deep))]
     message = _parse_error(text)
     if message is not None:
         return [], [_parse_problem(text, message)]
+    too_deep = _too_deep_tree(text)
+    if too_deep is not None:
+        return [], [too_deep]
     parsed = json.loads(cedarpy.policies_to_json_str(text))
     if parsed.get("templates"):
         spans = statements(text)

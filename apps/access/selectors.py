@@ -266,7 +266,9 @@ def object_grants(*, kind: str | None = None, object_id: str | None = None) -> l
     }
     rows: list[dict] = []
     for model, principal in ((UserObjectPermission, "user"), (GroupObjectPermission, "group")):
-        queryset = model.objects.select_related("permission", principal).order_by("pk")
+        # A group grant names Django's auth group; ours hangs off it (one join, not one query per row).
+        holder = "group__access_group" if principal == "group" else principal
+        queryset = model.objects.select_related("permission", holder).order_by("pk")
         if kind is not None:
             declared = registry.resource_kind(kind)
             queryset = queryset.filter(content_type_id=content_type_id(declared.model) if declared else -1)

@@ -52,8 +52,11 @@ class ActionPermission(BasePermission):
             raise exceptions.NotAuthenticated()
         action = _required(request, view)
         if action is None:
-            if request.method == "OPTIONS" or _action_key(request, view) is None:
-                return True  # no handler for this method: the view answers 405 next
+            if request.method == "OPTIONS":
+                return True
+            mapped = getattr(view, "action_map", None)  # a viewset's methods and their handlers
+            if mapped is not None and request.method.lower() not in mapped:
+                raise exceptions.MethodNotAllowed(request.method)  # no handler at all: 405, as without this class
             raise exceptions.PermissionDenied("This operation is not open to anyone.")
         if getattr(view, "detail", False) or view.kwargs.get(getattr(view, "lookup_url_kwarg", None) or "pk"):
             return True  # decided on the object, in has_object_permission
