@@ -9,6 +9,7 @@ urlpatterns = [
     path("", tenant_landing, name="tenant-landing"),
     path("", include("apps.accounts.urls")),
     path("users/", include("apps.accounts.user_urls")),
+    path("access/", include("apps.access.urls")),
     path("api/v1/", include("apps.accounts.api.urls")),
     path("api/v1/access/", include("apps.access.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -32,3 +32,20 @@ class AccessConfig(AppConfig):
         signals.connect()
         register_seeder("access.system_roles", seed_system_roles)
         post_migrate.connect(_sync_system_roles, sender=self, dispatch_uid="access.system_roles_sync")
+        self._register_navigation()
+
+    @staticmethod
+    def _register_navigation() -> None:
+        """An "Access" entry in the main menu, and a tab per section of the access pages, each for those it serves."""
+        from apps.core import navigation
+        from apps.core.authorization import can
+
+        from .views import SECTIONS, may_open_access
+
+        navigation.register(navigation.MenuItem("access", "Access", "access:index", order=95, visible=may_open_access))
+        for order, (key, label, url_name, action) in enumerate(SECTIONS):
+            navigation.register(
+                navigation.MenuItem(
+                    key, label, url_name, menu="access", order=order, visible=lambda request, a=action: can(request, a)
+                )
+            )

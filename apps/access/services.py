@@ -400,16 +400,23 @@ def _grant_target(action: str, kind: str, object_id):
     return permission, obj, django_permission
 
 
+def _within_tier(actor, permission: str, verb: str) -> None:
+    # Before the object is looked up: else the answer would tell whether an id exists (tenancy:tenant rows are
+    # the provider's, in public, which every schema's search path reaches).
+    declared = registry.get(permission)
+    ceiling = principal_tier(actor)
+    if declared is not None and not declared.tier <= ceiling:
+        raise PermissionDenied(f"You cannot {verb} '{permission}': it is above your tier ({ceiling.label}).")
+
+
 def object_grant_add(*, actor, permission: str, kind: str, object_id, user=None, group: Group | None = None):
     """Grant ``permission`` on one object to one user or group (a django-guardian row); never above the actor's tier."""
     from guardian.models import GroupObjectPermission, UserObjectPermission
 
     if (user is None) == (group is None):
         raise ValidationError("Grant to exactly one user or one group.")
-    declared, obj, django_permission = _grant_target(permission, kind, object_id)
-    ceiling = principal_tier(actor)
-    if not declared.tier <= ceiling:
-        raise PermissionDenied(f"You cannot grant '{permission}': it is above your tier ({ceiling.label}).")
+    _within_tier(actor, permission, "grant")
+    _, obj, django_permission = _grant_target(permission, kind, object_id)
     with transaction.atomic():
         if user is not None:
             _here(user)
@@ -441,10 +448,8 @@ def object_grant_remove(*, actor, permission: str, kind: str, object_id, user=No
 
     if (user is None) == (group is None):
         raise ValidationError("Name exactly one user or one group.")
-    declared, obj, django_permission = _grant_target(permission, kind, object_id)
-    ceiling = principal_tier(actor)
-    if not declared.tier <= ceiling:
-        raise PermissionDenied(f"You cannot withdraw '{permission}': it is above your tier ({ceiling.label}).")
+    _within_tier(actor, permission, "withdraw")
+    _, obj, django_permission = _grant_target(permission, kind, object_id)
     with transaction.atomic():
         rows = {"permission": django_permission, "object_pk": str(obj.pk)}
         if user is not None:
