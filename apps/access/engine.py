@@ -461,6 +461,26 @@ def install() -> None:
     authorization.register(EngineDecider())
 
 
+def _placed(resource: Resource | None) -> Resource | None:
+    """A simulated resource that names a real object and no scopes sits where that object sits."""
+    if resource is None or not resource.kind or not resource.id or resource.scopes:
+        return resource
+    declared = registry.resource_kind(resource.kind)
+    if declared is None or not declared.model:
+        return resource
+    from django.apps import apps
+    from django.core.exceptions import ValidationError
+
+    try:
+        obj = apps.get_model(declared.model).objects.filter(pk=resource.id).first()
+    except (ValueError, TypeError, ValidationError):
+        obj = None
+    if obj is None:
+        return resource
+    placed = Resource.of(resource.kind, obj)
+    return Resource(kind=resource.kind, id=resource.id, scopes=placed.scopes, tags=resource.tags or placed.tags)
+
+
 def simulate(principal, action: str, resource: Resource | None = None, context: dict | None = None) -> dict:
     """The simulator's answer: the decision, each deciding policy explained, and the context Cedar saw.
 
@@ -473,6 +493,7 @@ def simulate(principal, action: str, resource: Resource | None = None, context: 
         raise ValueError(f"Unknown permission '{action}'.")
     if resource is not None and resource.kind is not None and resource.kind != action.rsplit(":", 1)[0]:
         raise ValueError(f"'{action}' does not apply to a {resource.kind}.")
+    resource = _placed(resource)
     cedar = cedar_context({**(context or {}), "source": (context or {}).get("source") or "simulator"})
     decision = authorize(principal, action, resource, {**(context or {}), "source": cedar["source"]})
     return {

@@ -64,7 +64,8 @@ class ActionPermission(BasePermission):
         if decision.allowed:
             return True
         decider = authorization.decider()
-        if view.action == "list" and decider is not None and decider.holds_anywhere(user, action, _context(request)):
+        plainly_not_held = not decision.reasons and not decision.errors  # not a forbid: some rows may be theirs
+        if view.action == "list" and plainly_not_held and decider.holds_anywhere(user, action, _context(request)):
             return True  # AuthorizedFilter keeps only the rows they may see
         raise exceptions.PermissionDenied(authorization.denial_message(user, action, decision))
 
