@@ -420,14 +420,14 @@ def visible_filter(principal, action: str, model, context: dict | None):
     Tenant policies that read an object's own tags are checked when the
     object itself is used, not in lists.
     """
-    kind = registry.kind_of_model(model)
-    if kind is None or not registry.exists(action):
+    if not registry.exists(action):
         return Q(pk__in=[])
     tenant_wide = authorize(principal, action, None, context)
     if tenant_wide.allowed:
         return None
-    if tenant_wide.reasons or tenant_wide.errors:
-        return Q(pk__in=[])  # a forbid that holds whatever the object: nothing is visible
+    kind = registry.kind_of_model(model)
+    if kind is None or tenant_wide.reasons or tenant_wide.errors:
+        return Q(pk__in=[])  # a forbid that holds whatever the object, or rows nothing can be granted on
     restriction = Q(pk__in=list(visible_object_ids(principal, kind.name, action)))
     provider = authorization.scope_provider(kind.name)
     scope_q = getattr(model, "access_scope_q", None) or (provider.rows_in if provider else None)

@@ -337,7 +337,13 @@ def _compiled(name: str, statements: list[dict]) -> dict[str, dict]:
 
 
 def policy_save(
-    *, actor, name: str, text: str, description: str = "", enabled: bool = True, policy: Policy | None = None
+    *,
+    actor,
+    name: str,
+    text: str,
+    description: str | None = None,
+    enabled: bool = True,
+    policy: Policy | None = None,
 ) -> Policy:
     """Create (``policy`` None) or replace a tenant policy; invalid Cedar is refused with line and column."""
     slug = slugify(name or "")[:64]
@@ -356,7 +362,8 @@ def policy_save(
         policy = Policy(name=slug) if policy is None else Policy.objects.select_for_update().get(pk=policy.pk)
         policy.text = text
         policy.compiled = _compiled(policy.name, statements)
-        policy.description = (description or "").strip()
+        if description is not None or not policy.pk:
+            policy.description = (description or "").strip()  # None keeps a saved policy's description
         policy.enabled = bool(enabled)
         policy.updated_by = actor if getattr(actor, "pk", None) else None
         policy.save()
