@@ -47,8 +47,9 @@ from . import registry
 from .models import Policy, RoleAssignment
 from .selectors import (
     access_version,
-    in_real_transaction,
+    forget_local,
     object_grant_actions,
+    outside_transaction,
     user_group_names,
     visible_object_ids,
 )
@@ -106,8 +107,15 @@ def _schema(text: str) -> cedarpy.Schema:
     return cedarpy.Schema.from_str(text)
 
 
-def schema() -> cedarpy.Schema:
+@lru_cache(maxsize=4)
+def _schema_for(permission_names: tuple[str, ...], kind_names: tuple[str, ...]) -> cedarpy.Schema:
     return _schema(schema_text())
+
+
+def schema() -> cedarpy.Schema:
+    # The text is a function of the registered permission and resource-kind names only: key on those rather
+    # than writing the text out again for every decision.
+    return _schema_for(tuple(registry._permissions), tuple(registry._kinds))
 
 
 def _entity(entity_type: str, entity_id) -> dict:
@@ -204,16 +212,19 @@ _prepared: dict[str, tuple[int, dict[str, cedarpy.PolicySet]]] = {}
 
 def _in_real_transaction() -> bool:
     # A test's own wrapping transaction does not count: inside it the code behaves as in production.
-    return in_real_transaction()
+    return not outside_transaction()
 
 
-def prepare() -> dict[str, cedarpy.PolicySet]:
-    """The current schema's PolicySets: from the process cache while the access version stands still."""
+def prepare(version: int | None = None) -> dict[str, cedarpy.PolicySet]:
+    """The current schema's PolicySets: from the process cache while the access version stands still.
+
+    ``version``: the access version the caller already read (``authorize`` reads it once per decision).
+    """
     schema_name = connection.schema_name
     if _in_real_transaction():
         # Uncommitted rows may still roll back after the version moved: build from them, keep nothing.
         return _build(schema_name)
-    version = access_version()
+    version = access_version() if version is None else version
     prepared = _prepared.get(schema_name)
     if prepared is None or prepared[0] != version:
         prepared = (version, _build(schema_name))
@@ -222,8 +233,9 @@ def prepare() -> dict[str, cedarpy.PolicySet]:
 
 
 def forget() -> None:
-    """Drop this process's prepared PolicySets (tests, after rolling back what they changed)."""
+    """Drop this process's prepared PolicySets and cached answers (tests, after rolling back what they changed)."""
     _prepared.clear()
+    forget_local()
 
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.:@/-]{0,128}$")
@@ -278,10 +290,10 @@ def cedar_context(context: dict | None) -> dict:
     return result
 
 
-def _request(principal, action: str, resource: Resource, context: dict):
+def _request(principal, action: str, resource: Resource, context: dict, version: int | None = None):
     schema_name = connection.schema_name
     tenant = _entity(TENANT_TYPE, schema_name)
-    groups = user_group_names(principal)
+    groups = user_group_names(principal, version=version)
     user = {
         "uid": _entity(USER_TYPE, principal.pk),
         "attrs": {
@@ -299,7 +311,9 @@ def _request(principal, action: str, resource: Resource, context: dict):
         entities = [user, target_entity]
     else:
         target = _entity(resource_type(resource.kind), resource.id)
-        grants = sorted(object_grant_actions(principal, resource.kind, resource.id)) if resource.id else []
+        grants = (
+            sorted(object_grant_actions(principal, resource.kind, resource.id, version=version)) if resource.id else []
+        )
         parents = [tenant, *(scope_node(kind, node) for kind, node in resource.scopes)]
         entities = [
             user,
@@ -332,8 +346,10 @@ def authorize(principal, action: str, resource: Resource | None = None, context:
         cedar = cedar_context(context)
     except ContextError as error:
         return Decision(False, errors=(str(error),))
-    request, entities = _request(principal, action, resource, cedar)
-    result = cedarpy.is_authorized(request, prepare().get(action), entities, schema())
+    # One read of the access version for the whole decision: PolicySets, groups and grants all follow it.
+    version = access_version()
+    request, entities = _request(principal, action, resource, cedar, version)
+    result = cedarpy.is_authorized(request, prepare(version).get(action), entities, schema())
     errors = tuple(result.diagnostics.errors)
     # Fail closed: Cedar skips a policy whose evaluation errs, which would let a broken forbid through.
     allowed = result.allowed and not errors
