@@ -101,6 +101,7 @@ from guardian.core import ObjectPermissionChecker
 from apps.access import engine, registry, selectors
 from apps.access import services as access_services
 from apps.access.models import Group, GroupNesting, Policy, Role, RoleAssignment
+from apps.access.selectors import version_snapshot
 from apps.access.system_roles import highest_tier
 from apps.accounts.models import User
 from apps.accounts.services import user_create
@@ -482,6 +483,21 @@ def run_engine(name: str, checks: list[Check], budget: float | None = None) -> T
     return timings
 
 
+AGREEMENT_SAMPLE = 1000
+
+
+def agreement_check(checks: list[Check]) -> None:
+    """``authorize`` (roles in Python, tenant statements in Cedar) against Cedar deciding everything, timed too."""
+    same, cedar_only = 0, Timings("Cedar deciding everything (the reference, set built per call)")
+    for check in checks:
+        fast = engine.authorize(check.user, check.action, check.resource, check.context)
+        w0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+        slow = engine.authorize_in_cedar_only(check.user, check.action, check.resource, check.context)
+        cedar_only.add(time.perf_counter_ns() - w0, time.thread_time_ns() - c0, slow.allowed)
+        same += (fast.allowed, fast.reasons) == (slow.allowed, slow.reasons)
+    note(f"agreement with Cedar deciding everything: {same} of {len(checks)} decisions identical (allowed and reasons)")
+
+
 def warm_up(world: World, checks: list[Check]) -> float:
     """Prepare every action's PolicySet and cache every user's groups; seconds taken."""
     start = time.perf_counter()
@@ -496,7 +512,8 @@ def warm_up(world: World, checks: list[Check]) -> float:
 
 
 def policies_per_action() -> dict[str, int]:
-    return {name: len(policy_set.to_pst().static_policies) for name, policy_set in engine.prepare().items()}
+    """How many policies decide each action in all (built-ins, assignments, tenant statements)."""
+    return {name: len(engine.reference_policy_set(name).to_pst().static_policies) for name in engine.prepare()}
 
 
 # --- Where the time goes ---------------------------------------------------------------------------
@@ -587,13 +604,22 @@ def cedar_metrics(checks: list[Check]) -> None:
     """Cedar's own timing of the same requests the engine builds (``AuthzResult.metrics``, microseconds)."""
     import cedarpy
 
-    sets, schema = engine.prepare(), engine.schema()
+    prepared, schema = engine.prepare(), engine.schema()
     metrics: dict[str, list[float]] = defaultdict(list)
     for check in checks:
-        request, entities = engine._request(
-            check.user, check.action, check.resource, engine.cedar_context(check.context)
+        policy_set = prepared[check.action].tenant
+        if policy_set is None:
+            continue  # decided without Cedar
+        groups = engine.user_group_names(check.user)
+        grants = (
+            engine.object_grant_actions(check.user, check.resource.kind, check.resource.id)
+            if check.resource.kind and check.resource.id
+            else set()
         )
-        result = cedarpy.is_authorized(request, sets[check.action], entities, schema)
+        request, entities = engine._request(
+            check.user, check.action, check.resource, engine.cedar_context(check.context), groups, grants
+        )
+        result = cedarpy.is_authorized(request, policy_set, entities, schema)
         for key, value in (result.metrics or {}).items():
             if isinstance(value, int | float) and not isinstance(value, bool):
                 metrics[key].append(value)
@@ -838,6 +864,10 @@ def main() -> None:
             f"per core: {'MET' if goal_met else 'NOT MET'} (p99 wall {wall_p99:.3f}ms, CPU {cpu_p99:.3f}ms; "
             f"{per_core:,.0f} decisions/s per core by CPU time, {engine_timings.per_second():,.0f}/s by wall time)"
         )
+        with version_snapshot():
+            snap = run_engine("(a2) the same mix inside one version snapshot (as within a request)", checks)
+        note(snap.summary())
+        agreement_check(checks[:AGREEMENT_SAMPLE])
         if not goal_met:
             profile(checks[:PROFILE_DECISIONS])
             redis_round_trip()

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -140,24 +141,59 @@ def scope_node(scope_type: str, scope_id: str) -> dict:
     return _entity(SCOPE_TYPE, f"{scope_type}/{scope_id}")
 
 
-def _assignment_policies(schema_name: str) -> dict[str, dict[str, dict]]:
-    """action → {policy id: EST} for every role assignment of the current schema."""
-    by_action: dict[str, dict[str, dict]] = {}
+@dataclass(frozen=True)
+class Grantee:
+    """One role assignment, as the decision needs it: its id, who holds it, and where (``None``: the tenant)."""
+
+    policy_id: str
+    user_id: int | None
+    group_name: str | None
+    scope: str | None  # "type/id" of a scope node
+
+
+def _assignments() -> dict[str, list[Grantee]]:
+    """action → the role assignments that permit it, in the current schema."""
+    by_action: dict[str, list[Grantee]] = {}
     for assignment in RoleAssignment.objects.select_related("role", "group").order_by("pk"):
-        if assignment.user_id:
-            principal = {"op": "==", "entity": _entity(USER_TYPE, assignment.user_id)}
-        else:
-            principal = {"op": "in", "entity": _entity(GROUP_TYPE, assignment.group.name)}
-        if assignment.scope_type == RoleAssignment.SCOPE_TENANT:
-            where = {"op": "in", "entity": _entity(TENANT_TYPE, schema_name)}
-        else:
-            where = {"op": "in", "entity": scope_node(assignment.scope_type, assignment.scope_id)}
+        scope = None
+        if assignment.scope_type != RoleAssignment.SCOPE_TENANT:
+            scope = f"{assignment.scope_type}/{assignment.scope_id}"
+        grantee = Grantee(
+            f"assignment/{assignment.pk}",
+            assignment.user_id,
+            assignment.group.name if assignment.group_id else None,
+            scope,
+        )
         for action in assignment.role.permissions:
             if registry.exists(action):
-                by_action.setdefault(action, {})[f"assignment/{assignment.pk}"] = _est(
-                    "permit", principal=principal, action=action, resource=where
-                )
+                by_action.setdefault(action, []).append(grantee)
     return by_action
+
+
+def _grantee_est(grantee: Grantee, action: str, schema_name: str) -> dict:
+    if grantee.user_id is not None:
+        principal = {"op": "==", "entity": _entity(USER_TYPE, grantee.user_id)}
+    else:
+        principal = {"op": "in", "entity": _entity(GROUP_TYPE, grantee.group_name)}
+    if grantee.scope is None:
+        where = {"op": "in", "entity": _entity(TENANT_TYPE, schema_name)}
+    else:
+        where = {"op": "in", "entity": _entity(SCOPE_TYPE, grantee.scope)}
+    return _est("permit", principal=principal, action=action, resource=where)
+
+
+def _builtin_est(action: str, tenant_admin: bool) -> dict[str, dict]:
+    statics = {
+        "builtin/superuser": _est("permit", action=action, when=_attr("principal", "superuser")),
+        "object-grant": _est(
+            "permit",
+            action=action,
+            when={"contains": {"left": _attr("resource", "objectGrants"), "right": {"Value": action}}},
+        ),
+    }
+    if tenant_admin:
+        statics["builtin/tenant-admin"] = _est("permit", action=action, when=_attr("principal", "tenant_admin"))
+    return statics
 
 
 def _tenant_policy_actions(statement: dict) -> list[str] | None:
@@ -170,44 +206,90 @@ def _tenant_policy_actions(statement: dict) -> list[str] | None:
     return None
 
 
-def _build(schema_name: str) -> dict[str, cedarpy.PolicySet]:
-    """Every action's PolicySet for the current schema."""
-    permissions = registry.all_permissions()
+def _tenant_statements(schema_name: str) -> dict[str, dict[str, dict]]:
+    """action → {policy id: EST} of the tenant's enabled statements that can apply to it."""
     permit_ceiling = Tier.PROVIDER if schema_name == get_public_schema_name() else Tier.TENANT_ADMIN
-    assignments = _assignment_policies(schema_name)
-    tenant_statements: list[tuple[str, dict, list[str] | None]] = []
-    for policy in Policy.objects.filter(enabled=True).order_by("name"):
-        for policy_id, statement in policy.compiled.items():
-            tenant_statements.append((policy_id, statement, _tenant_policy_actions(statement)))
-    sets: dict[str, cedarpy.PolicySet] = {}
-    for permission in permissions:
+    statements = [
+        (policy_id, statement, _tenant_policy_actions(statement))
+        for policy in Policy.objects.filter(enabled=True).order_by("name")
+        for policy_id, statement in policy.compiled.items()
+    ]
+    by_action: dict[str, dict[str, dict]] = {}
+    for permission in registry.all_permissions():
         action = permission.name
-        statics = {
-            "builtin/superuser": _est("permit", action=action, when=_attr("principal", "superuser")),
-            "object-grant": _est(
-                "permit",
-                action=action,
-                when={"contains": {"left": _attr("resource", "objectGrants"), "right": {"Value": action}}},
-            ),
-        }
-        if permission.tier <= Tier.TENANT_ADMIN:
-            statics["builtin/tenant-admin"] = _est("permit", action=action, when=_attr("principal", "tenant_admin"))
-        statics.update(assignments.get(action, {}))
-        if not action.startswith(BREAK_GLASS_PREFIX):
-            for policy_id, statement, actions in tenant_statements:
-                if actions is not None and action not in actions:
-                    continue
-                # A tenant's own permit never reaches above what its administrators hold: like a role, it cannot
-                # grant a provider-tier action. Its forbids reach everything.
-                if statement.get("effect") == "permit" and not permission.tier <= permit_ceiling:
-                    continue
-                statics[policy_id] = statement
-        est = {"staticPolicies": statics, "templates": {}, "templateLinks": []}
-        sets[action] = cedarpy.PolicySet.from_json_str(json.dumps(est))
-    return sets
+        if action.startswith(BREAK_GLASS_PREFIX):
+            continue
+        for policy_id, statement, actions in statements:
+            if actions is not None and action not in actions:
+                continue
+            # A tenant's own permit never reaches above what its administrators hold: like a role, it cannot
+            # grant a provider-tier action. Its forbids reach everything.
+            if statement.get("effect") == "permit" and not permission.tier <= permit_ceiling:
+                continue
+            by_action.setdefault(action, {})[policy_id] = statement
+    return by_action
 
 
-_prepared: dict[str, tuple[int, dict[str, cedarpy.PolicySet]]] = {}
+def _policy_set(statics: dict[str, dict]) -> cedarpy.PolicySet:
+    est = {"staticPolicies": statics, "templates": {}, "templateLinks": []}
+    return cedarpy.PolicySet.from_json_str(json.dumps(est))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One action's material: the role and built-in permits, indexed for Python; the tenant's statements for Cedar.
+
+    The permits of roles, account flags and object grants are plain
+    membership tests, answered in Python exactly as Cedar would; only the
+    tenant's own statements, with their conditions, go to Cedar. An action no
+    tenant statement can reach never calls Cedar at all.
+    """
+
+    tenant_admin: bool
+    by_user: dict[int, tuple[Grantee, ...]]
+    by_group: dict[str, tuple[Grantee, ...]]
+    tenant: cedarpy.PolicySet | None
+
+
+def _build(schema_name: str) -> dict[str, Prepared]:
+    """Every action's prepared material for the current schema."""
+    assignments = _assignments()
+    tenant = _tenant_statements(schema_name)
+    prepared: dict[str, Prepared] = {}
+    for permission in registry.all_permissions():
+        by_user: dict[int, list[Grantee]] = {}
+        by_group: dict[str, list[Grantee]] = {}
+        for grantee in assignments.get(permission.name, ()):
+            if grantee.user_id is not None:
+                by_user.setdefault(grantee.user_id, []).append(grantee)
+            else:
+                by_group.setdefault(grantee.group_name, []).append(grantee)
+        statements = tenant.get(permission.name)
+        prepared[permission.name] = Prepared(
+            tenant_admin=permission.tier <= Tier.TENANT_ADMIN,
+            by_user={key: tuple(value) for key, value in by_user.items()},
+            by_group={key: tuple(value) for key, value in by_group.items()},
+            tenant=_policy_set(statements) if statements else None,
+        )
+    return prepared
+
+
+def reference_policy_set(action: str) -> cedarpy.PolicySet:
+    """Everything about ``action`` as one Cedar PolicySet, built fresh: what ``authorize`` must agree with.
+
+    For tests and the benchmark: ``authorize`` answers role permits in Python
+    and sends Cedar only the tenant's statements; this set holds them all.
+    """
+    schema_name = connection.schema_name
+    permission = registry.get(action)
+    statics = _builtin_est(action, permission.tier <= Tier.TENANT_ADMIN)
+    for grantee in _assignments().get(action, ()):
+        statics[grantee.policy_id] = _grantee_est(grantee, action, schema_name)
+    statics.update(_tenant_statements(schema_name).get(action, {}))
+    return _policy_set(statics)
+
+
+_prepared: dict[str, tuple[int, dict[str, Prepared]]] = {}
 
 
 def _in_real_transaction() -> bool:
@@ -215,8 +297,8 @@ def _in_real_transaction() -> bool:
     return not outside_transaction()
 
 
-def prepare(version: int | None = None) -> dict[str, cedarpy.PolicySet]:
-    """The current schema's PolicySets: from the process cache while the access version stands still.
+def prepare(version: int | None = None) -> dict[str, Prepared]:
+    """The current schema's prepared material per action: from the process cache while the access version stands still.
 
     ``version``: the access version the caller already read (``authorize`` reads it once per decision).
     """
@@ -290,10 +372,9 @@ def cedar_context(context: dict | None) -> dict:
     return result
 
 
-def _request(principal, action: str, resource: Resource, context: dict, version: int | None = None):
-    schema_name = connection.schema_name
-    tenant = _entity(TENANT_TYPE, schema_name)
-    groups = user_group_names(principal, version=version)
+def _request(principal, action: str, resource: Resource, context: dict, groups, grants):
+    """The Cedar request and the entities it needs: the user (all its groups as parents) and the resource."""
+    tenant = _entity(TENANT_TYPE, connection.schema_name)
     user = {
         "uid": _entity(USER_TYPE, principal.pk),
         "attrs": {
@@ -307,19 +388,13 @@ def _request(principal, action: str, resource: Resource, context: dict, version:
     tags = {str(key): str(value) for key, value in resource.tags.items()}
     if resource.kind is None:
         target = tenant
-        target_entity = {"uid": tenant, "attrs": {"objectGrants": []}, "parents": [], "tags": tags}
-        entities = [user, target_entity]
+        entities = [user, {"uid": tenant, "attrs": {"objectGrants": []}, "parents": [], "tags": tags}]
     else:
+        # The tenant and the scope nodes are parents only: no policy can read their attributes from here,
+        # so Cedar is not given them as entities (each costs it a parse).
         target = _entity(resource_type(resource.kind), resource.id)
-        grants = (
-            sorted(object_grant_actions(principal, resource.kind, resource.id, version=version)) if resource.id else []
-        )
         parents = [tenant, *(scope_node(kind, node) for kind, node in resource.scopes)]
-        entities = [
-            user,
-            {"uid": target, "attrs": {"objectGrants": grants}, "parents": parents, "tags": tags},
-            {"uid": tenant, "attrs": {"objectGrants": []}, "parents": [], "tags": {}},
-        ]
+        entities = [user, {"uid": target, "attrs": {"objectGrants": sorted(grants)}, "parents": parents, "tags": tags}]
     request = {
         "principal": _entity(USER_TYPE, principal.pk),
         "action": _entity(ACTION_TYPE, action),
@@ -327,6 +402,27 @@ def _request(principal, action: str, resource: Resource, context: dict, version:
         "context": context,
     }
     return request, entities
+
+
+def _role_permits(prepared: Prepared, principal, groups, resource: Resource, grants, action: str) -> set[str]:
+    """The built-in, object-grant and role-assignment permits that hold: what Cedar would find among them."""
+    permits: set[str] = set()
+    if principal.is_superuser:
+        permits.add("builtin/superuser")
+    if prepared.tenant_admin and getattr(principal, "is_tenant_admin", False):
+        permits.add("builtin/tenant-admin")
+    if action in grants:
+        permits.add("object-grant")
+    # "resource in Tenant" holds for every resource; "resource in Scope" only for the object's own scope nodes
+    # (the tenant itself sits in none).
+    nodes = {f"{kind}/{node}" for kind, node in resource.scopes} if resource.kind is not None else set()
+    candidates = list(prepared.by_user.get(principal.pk, ()))
+    for group in groups:
+        candidates.extend(prepared.by_group.get(group, ()))
+    for grantee in candidates:
+        if grantee.scope is None or grantee.scope in nodes:
+            permits.add(grantee.policy_id)
+    return permits
 
 
 def authorize(principal, action: str, resource: Resource | None = None, context: dict | None = None) -> Decision:
@@ -346,14 +442,52 @@ def authorize(principal, action: str, resource: Resource | None = None, context:
         cedar = cedar_context(context)
     except ContextError as error:
         return Decision(False, errors=(str(error),))
-    # One read of the access version for the whole decision: PolicySets, groups and grants all follow it.
+    # One read of the access version for the whole decision: prepared material, groups and grants all follow it.
     version = access_version()
-    request, entities = _request(principal, action, resource, cedar, version)
-    result = cedarpy.is_authorized(request, prepare(version).get(action), entities, schema())
+    prepared = prepare(version)[action]
+    groups = user_group_names(principal, version=version)
+    grants = (
+        object_grant_actions(principal, resource.kind, resource.id, version=version)
+        if resource.kind is not None and resource.id
+        else set()
+    )
+    permits = _role_permits(prepared, principal, groups, resource, grants, action)
+    if prepared.tenant is None:
+        return Decision(bool(permits), tuple(sorted(permits)))
+    request, entities = _request(principal, action, resource, cedar, groups, grants)
+    result = cedarpy.is_authorized(request, prepared.tenant, entities, schema())
     errors = tuple(result.diagnostics.errors)
+    # Cedar saw only the tenant's statements. It allows when one of their permits holds and no forbid does
+    # (reasons: those permits); it denies naming the forbids that hold, or naming nothing when neither does.
+    if result.allowed:
+        forbids: set[str] = set()
+        permits |= set(result.diagnostics.reasons)
+    else:
+        forbids = set(result.diagnostics.reasons)
+    allowed = bool(permits) and not forbids
+    reasons = tuple(sorted(permits if allowed else forbids))
     # Fail closed: Cedar skips a policy whose evaluation errs, which would let a broken forbid through.
-    allowed = result.allowed and not errors
-    return Decision(allowed, tuple(sorted(result.diagnostics.reasons)), errors)
+    return Decision(allowed and not errors, reasons, errors)
+
+
+def authorize_in_cedar_only(principal, action: str, resource: Resource | None = None, context: dict | None = None):
+    """The same question put to Cedar alone, over ``reference_policy_set(action)``: the yardstick for ``authorize``.
+
+    Slow (the set is built on every call); for tests and the benchmark.
+    """
+    resource = resource or Resource()
+    if principal is None or not getattr(principal, "is_authenticated", False) or not principal.is_active:
+        return Decision(False, errors=("not an active user",))
+    try:
+        cedar = cedar_context(context)
+    except ContextError as error:
+        return Decision(False, errors=(str(error),))
+    groups = user_group_names(principal)
+    grants = object_grant_actions(principal, resource.kind, resource.id) if resource.kind and resource.id else set()
+    request, entities = _request(principal, action, resource, cedar, groups, grants)
+    result = cedarpy.is_authorized(request, reference_policy_set(action), entities, schema())
+    errors = tuple(result.diagnostics.errors)
+    return Decision(result.allowed and not errors, tuple(sorted(result.diagnostics.reasons)), errors)
 
 
 # --- Explanations -------------------------------------------------------------------------------

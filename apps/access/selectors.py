@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django_tenants.utils import get_public_schema_name
@@ -24,8 +27,58 @@ LOCAL_ENTRIES = 4096
 _local: dict[tuple, tuple[float, object]] = {}
 
 
+# Per request (set by AccessVersionSnapshotMiddleware): the version each schema had when first read, so that the
+# several decisions of one request cost one Redis read and see one consistent state.
+_snapshot: ContextVar[dict[str, int] | None] = ContextVar("access_version_snapshot", default=None)
+
+
+_version_client = None
+
+
+def _read_version() -> int:
+    """The current schema's access version from Redis, through one client kept per process.
+
+    Django's cache builds a Redis client object on every call, which here
+    cost about as much again as the round trip itself; the key is still the
+    cache's own (``cache.make_key`` prefixes it with the schema), and the
+    value is the plain integer ``cache.incr`` keeps. Any other cache backend
+    is read through ``cache.get``.
+    """
+    global _version_client
+    location = settings.CACHES["default"]
+    if not location["BACKEND"].endswith("RedisCache"):
+        return cache.get(ACCESS_VERSION_KEY, 0)
+    if _version_client is None:
+        import redis
+
+        options = {k: v for k, v in location.get("OPTIONS", {}).items() if k.startswith("socket_")}
+        url = location["LOCATION"] if isinstance(location["LOCATION"], str) else location["LOCATION"][0]
+        _version_client = redis.Redis.from_url(url, **options)
+    raw = _version_client.get(cache.make_key(ACCESS_VERSION_KEY))
+    try:
+        return int(raw) if raw is not None else 0
+    except ValueError:
+        return cache.get(ACCESS_VERSION_KEY, 0)
+
+
 def access_version() -> int:
-    return cache.get(ACCESS_VERSION_KEY, 0)
+    snapshot = _snapshot.get()
+    if snapshot is None:
+        return _read_version()
+    schema_name = connection.schema_name
+    if schema_name not in snapshot:
+        snapshot[schema_name] = _read_version()
+    return snapshot[schema_name]
+
+
+@contextmanager
+def version_snapshot():
+    """Read each schema's access version at most once inside the block (one request, one task)."""
+    token = _snapshot.set({})
+    try:
+        yield
+    finally:
+        _snapshot.reset(token)
 
 
 def outside_transaction() -> bool:
@@ -67,6 +120,9 @@ def forget_local() -> None:
 
 def bump_access_version() -> None:
     """Retire every cached answer and prepared PolicySet of the current schema."""
+    snapshot = _snapshot.get()
+    if snapshot is not None:
+        snapshot.pop(connection.schema_name, None)  # this request's own change is seen by its next decision
     try:
         cache.incr(ACCESS_VERSION_KEY)
     except ValueError:

@@ -263,8 +263,11 @@ def test_a_forbid_whose_condition_errs_still_denies(admin, operator):
 
     assert not decision and decision.errors, "a forbid that errs must not let the request through"
     # What Cedar alone answers for the same request: allowed, the broken forbid skipped. The engine must not follow.
-    request, entities = engine._request(operator, "accounts:user:view", Resource(), engine.cedar_context(None))
-    raw = cedarpy.is_authorized(request, engine.prepare()["accounts:user:view"], entities, engine.schema())
+    groups = engine.user_group_names(operator)
+    request, entities = engine._request(
+        operator, "accounts:user:view", Resource(), engine.cedar_context(None), groups, set()
+    )
+    raw = cedarpy.is_authorized(request, engine.reference_policy_set("accounts:user:view"), entities, engine.schema())
     assert raw.allowed and raw.diagnostics.errors
     assert "could not be decided safely" in engine.explain_denial(operator, "accounts:user:view", decision)
 
