@@ -158,16 +158,18 @@ class NestingFormSet(forms.BaseInlineFormSet):
             if child is None:
                 continue
             try:
-                services.group_nest(parent=self.instance, child=child)
+                services.group_nest(parent=self.instance, child=child, actor=self.actor)
             except ValidationError as error:
                 form.add_error("child", error.messages)
+            except PermissionDenied as denied:
+                form.add_error("child", str(denied))
 
     def save(self, commit=True):
         # The additions were made in clean(); the admin's change message reads these three lists.
         self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
         for form in self.deleted_forms:
             if form.instance.pk:
-                services.group_unnest(parent=form.instance.parent, child=form.instance.child)
+                services.group_unnest(parent=form.instance.parent, child=form.instance.child, actor=self.actor)
                 self.deleted_objects.append(form.instance)
         return []
 
@@ -179,6 +181,11 @@ class NestingInline(admin.TabularInline):
     formset = NestingFormSet
     extra = 1
     verbose_name = "nested group"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        return type(formset.__name__, (formset,), {"actor": request.user})
+
     verbose_name_plural = "nested groups (their members are members of this group)"
 
 
@@ -191,15 +198,17 @@ class GroupForm(ServiceForm):
     def run_service(self):
         data = self.cleaned_data
         if self.instance.pk:
-            group = services.group_update(group=self.instance, name=data["name"], description=data["description"])
+            group = services.group_update(
+                group=self.instance, name=data["name"], description=data["description"], actor=self.actor
+            )
         else:
             group = services.group_create(name=data["name"], description=data["description"])
         wanted = set(data.get("members") or [])
         current = set(group.members.all())
         for user in wanted - current:
-            services.group_member_add(group=group, user=user)
+            services.group_member_add(group=group, user=user, actor=self.actor)
         for user in current - wanted:
-            services.group_member_remove(group=group, user=user)
+            services.group_member_remove(group=group, user=user, actor=self.actor)
         return group
 
 
@@ -223,14 +232,15 @@ class GroupAdmin(ServiceAdmin):
         return format_html_join(", ", "{}", ((user.email,) for user in members)) or "-"
 
     def delete_model(self, request, obj):
-        services.group_delete(group=obj)
+        services.group_delete(group=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         for group in queryset:
             try:
-                services.group_delete(group=group)
-            except ValidationError as error:
-                self.message_user(request, f"{group.name}: {' '.join(error.messages)}", messages.ERROR)
+                services.group_delete(group=group, actor=request.user)
+            except (ValidationError, PermissionDenied) as error:
+                reason = " ".join(getattr(error, "messages", [str(error)]))
+                self.message_user(request, f"{group.name}: {reason}", messages.ERROR)
 
 
 class AssignmentForm(ServiceForm):

@@ -69,6 +69,7 @@ def _checked_permissions(actor, label: str, permissions, errors: dict[str, list[
         raise PermissionDenied(
             f"A role you write cannot grant more than your own tier ({ceiling.label}): {', '.join(above)}."
         )
+    _require_holds(actor, [p.name for p in declared], "write that role")
     return declared
 
 
@@ -137,6 +138,65 @@ def _changed() -> None:
     bump_access_version()
 
 
+# --- No escalation: nobody hands out what they do not hold ------------------------------------------
+# Beyond the tier ceiling: a role, an assignment, a group membership, a grant or a tenant permit can only pass on
+# permissions its author holds, over the whole tenant, right now (the engine decides, the author's own roles,
+# groups, grants, flags and the tenant's policies included). Tenant administrators hold everything up to their
+# tier, so for them this changes nothing; it stops anyone holding a slice of administration from widening it.
+# ``actor=None`` is the system itself (migrations, seeders): no check.
+
+
+def _not_held(actor, permissions) -> list[str]:
+    from . import engine
+
+    context = {"source": "task"}
+    return sorted(p for p in set(permissions) if not engine.authorize(actor, p, None, context).allowed)
+
+
+def _require_holds(actor, permissions, what: str) -> None:
+    if actor is None:
+        return
+    missing = _not_held(actor, permissions)
+    if missing:
+        raise PermissionDenied(
+            f"You cannot {what}: it would pass on permissions you do not hold yourself ({', '.join(missing)})."
+        )
+
+
+def _conferred_by_group(group: Group) -> set[str]:
+    """Every permission being in ``group`` brings: roles given to it or to a group containing it, tenant permit
+    statements naming one of those groups, and object grants to them (counted as the permission itself)."""
+    from . import engine, registry
+    from .cedar_source import entity_references
+    from .selectors import ancestors_of
+
+    reached = {group.pk} | ancestors_of(group.pk)
+    names = set(Group.objects.filter(pk__in=reached).values_list("name", flat=True))
+    conferred: set[str] = set()
+    for assignment in RoleAssignment.objects.filter(group_id__in=reached).select_related("role"):
+        conferred.update(assignment.role.permissions)
+    every = [p.name for p in registry.all_permissions()]
+    for policy in Policy.objects.filter(enabled=True):
+        for statement in policy.compiled.values():
+            if statement.get("effect") != "permit":
+                continue
+            if any(ref["type"] == engine.GROUP_TYPE and ref["id"] in names for ref in entity_references(statement)):
+                actions = engine._tenant_policy_actions(statement)
+                conferred.update(every if actions is None else actions)
+    auth_groups = list(
+        Group.objects.filter(pk__in=reached).exclude(auth_group=None).values_list("auth_group_id", flat=True)
+    )
+    if auth_groups:
+        from guardian.models import GroupObjectPermission
+
+        conferred.update(
+            GroupObjectPermission.objects.filter(group_id__in=auth_groups).values_list(
+                "permission__codename", flat=True
+            )
+        )
+    return {name for name in conferred if registry.exists(name)}
+
+
 _GROUP_NAME = re.compile(r"^[^\x00-\x1f\x7f\"\\]{1,150}$")
 
 
@@ -171,7 +231,7 @@ def group_create(*, name: str, description: str = "") -> Group:
     return Group.objects.create(name=name, description=(description or "").strip())
 
 
-def group_update(*, group: Group, name: str | None = None, description: str | None = None) -> Group:
+def group_update(*, group: Group, name: str | None = None, description: str | None = None, actor=None) -> Group:
     """Rename or describe a group. A rename is refused while a tenant policy names the group (Cedar names it)."""
     with transaction.atomic():
         group = Group.objects.select_for_update().get(pk=group.pk)
@@ -190,8 +250,16 @@ def group_update(*, group: Group, name: str | None = None, description: str | No
     return group
 
 
-def group_delete(*, group: Group) -> None:
+def group_delete(*, group: Group, actor=None) -> None:
     """Delete a group (its nestings and assignments go with it); refused while a tenant policy names it."""
+    held = RoleAssignment.objects.filter(group=group).select_related("role")
+    over = RoleAssignment.objects.filter(scope_type="access:group", scope_id=str(group.pk)).select_related("role")
+    # Deleting takes roles away from people: the same ceiling as taking them away one by one.
+    for assignment in [*held, *over]:
+        if actor is not None and not tier_of(assignment.role) <= principal_tier(actor):
+            raise PermissionDenied(
+                f"Deleting '{group.name}' would take away the role '{assignment.role.name}', above your tier."
+            )
     naming = _policies_naming_group(group.name)
     if naming:
         raise ValidationError(f"Policies name the group '{group.name}' ({', '.join(naming)}): change them first.")
@@ -208,19 +276,22 @@ def group_delete(*, group: Group) -> None:
         _changed()
 
 
-def group_member_add(*, group: Group, user) -> None:
+def group_member_add(*, group: Group, user, actor=None) -> None:
     _here(user)
+    _require_holds(actor, _conferred_by_group(group), f"add people to '{group.name}'")
     group.members.add(user)
     _changed()
 
 
-def group_member_remove(*, group: Group, user) -> None:
+def group_member_remove(*, group: Group, user, actor=None) -> None:
+    _require_holds(actor, _conferred_by_group(group), f"take people out of '{group.name}'")
     group.members.remove(user)
     _changed()
 
 
-def group_nest(*, parent: Group, child: Group) -> GroupNesting:
+def group_nest(*, parent: Group, child: Group, actor=None) -> GroupNesting:
     """Make ``child`` a member of ``parent``; refused if it would make a cycle or nest deeper than 10."""
+    _require_holds(actor, _conferred_by_group(parent), f"put groups inside '{parent.name}'")
     with transaction.atomic():
         # One writer at a time changes the graph, so two nestings cannot together make a cycle.
         list(Group.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
@@ -233,7 +304,8 @@ def group_nest(*, parent: Group, child: Group) -> GroupNesting:
     return nesting
 
 
-def group_unnest(*, parent: Group, child: Group) -> None:
+def group_unnest(*, parent: Group, child: Group, actor=None) -> None:
+    _require_holds(actor, _conferred_by_group(parent), f"take groups out of '{parent.name}'")
     GroupNesting.objects.filter(parent=parent, child=child).delete()
     _changed()
 
@@ -285,6 +357,7 @@ def role_assign(*, actor, role: Role, user=None, group: Group | None = None, sco
         raise PermissionDenied(
             f"You cannot hand out the role '{role.name}': it grants above your tier ({ceiling.label})."
         )
+    _require_holds(actor, role.permissions, f"hand out the role '{role.name}'")
     principal = {"user": user} if user is not None else {"group": group}
     if RoleAssignment.objects.filter(role=role, scope_type=scope_type, scope_id=scope_id, **principal).exists():
         raise ValidationError("That role is already assigned there.")
@@ -330,6 +403,29 @@ def policy_check(text: str):
     return (statements if not problems else []), problems
 
 
+def _permitted_by(statements: list[dict]) -> set[str]:
+    """The actions the permit statements can reach (as the engine applies them): what their author must hold."""
+    from django.db import connection
+    from django_tenants.utils import get_public_schema_name
+
+    from apps.core.permissions import Tier
+
+    from . import engine
+
+    ceiling = Tier.PROVIDER if connection.schema_name == get_public_schema_name() else Tier.TENANT_ADMIN
+    reachable = {
+        p.name
+        for p in registry.all_permissions()
+        if p.tier <= ceiling and not p.name.startswith(engine.BREAK_GLASS_PREFIX)
+    }
+    permitted: set[str] = set()
+    for statement in statements:
+        if statement.get("effect") == "permit":
+            actions = engine._tenant_policy_actions(statement)
+            permitted |= reachable if actions is None else (set(actions) & reachable)
+    return permitted
+
+
 def _compiled(name: str, statements: list[dict]) -> dict[str, dict]:
     if len(statements) == 1:
         return {f"policy/{name}": statements[0]}
@@ -358,6 +454,7 @@ def policy_save(
         errors.setdefault("text", []).extend(str(problem) for problem in problems)
     if errors:
         raise ValidationError(errors)
+    _require_holds(actor, _permitted_by(statements), "save that policy")
     with transaction.atomic():
         policy = Policy(name=slug) if policy is None else Policy.objects.select_for_update().get(pk=policy.pk)
         policy.text = text
@@ -424,6 +521,15 @@ def object_grant_add(*, actor, permission: str, kind: str, object_id, user=None,
         raise ValidationError("Grant to exactly one user or one group.")
     _within_tier(actor, permission, "grant")
     _, obj, django_permission = _grant_target(permission, kind, object_id)
+    if actor is not None:
+        from apps.core.authorization import Resource
+
+        from . import engine
+
+        if not engine.authorize(actor, permission, Resource.of(kind, obj), {"source": "task"}).allowed:
+            raise PermissionDenied(
+                f"You cannot grant '{permission}' on this object: you do not hold it there yourself."
+            )
     with transaction.atomic():
         if user is not None:
             _here(user)

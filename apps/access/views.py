@@ -291,7 +291,7 @@ def group_edit(request, pk: int):
     form = GroupForm(request.POST)
     if form.is_valid():
         try:
-            group = services.group_update(group=group, **form.cleaned_data)
+            group = services.group_update(actor=request.user, group=group, **form.cleaned_data)
         except ValidationError as error:
             _refused(form, error)
         else:
@@ -314,7 +314,7 @@ def group_delete(request, pk: int):
             cancel_url=reverse("access:group-detail", args=[group.pk]),
         )
     try:
-        services.group_delete(group=group)
+        services.group_delete(actor=request.user, group=group)
     except ValidationError as error:
         messages.error(request, _said(error))
         return redirect("access:group-detail", pk=group.pk)
@@ -330,7 +330,7 @@ def group_member_add(request, pk: int):
     if form.is_valid():
         user = form.cleaned_data["user"]
         try:
-            services.group_member_add(group=group, user=user)
+            services.group_member_add(actor=request.user, group=group, user=user)
         except ValidationError as error:
             _refused(form, error)
         else:
@@ -344,7 +344,7 @@ def group_member_add(request, pk: int):
 def group_member_remove(request, pk: int, user_pk: int):
     group = _object(request, Group.objects.all(), pk, "access:group", "access:group:update")
     user = get_object_or_404(group.members.all(), pk=user_pk)
-    services.group_member_remove(group=group, user=user)
+    services.group_member_remove(actor=request.user, group=group, user=user)
     messages.success(request, f"{user.email} is no longer a direct member of '{group.name}'.")
     return redirect("access:group-detail", pk=group.pk)
 
@@ -357,7 +357,7 @@ def group_child_add(request, pk: int):
     if form.is_valid():
         child = form.cleaned_data["child"]
         try:
-            services.group_nest(parent=group, child=child)
+            services.group_nest(actor=request.user, parent=group, child=child)
         except ValidationError as error:
             form.add_error("child", error.messages)
         else:
@@ -371,7 +371,7 @@ def group_child_add(request, pk: int):
 def group_child_remove(request, pk: int, child_pk: int):
     group = _object(request, Group.objects.all(), pk, "access:group", "access:group:update")
     child = get_object_or_404(Group.objects.filter(parent_links__parent=group), pk=child_pk)
-    services.group_unnest(parent=group, child=child)
+    services.group_unnest(actor=request.user, parent=group, child=child)
     messages.success(request, f"'{child.name}' is no longer inside '{group.name}'.")
     # Taken out from the child's page (its "inside" list) or the parent's: back where the button was.
     back = child if request.POST.get("back") == "child" else group

@@ -306,7 +306,7 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccessViewS
         group = self.get_object()
         data = _validated(GroupUpdateSerializer, request.data, partial=True)
         with service_refusals():
-            services.group_update(group=group, **data)
+            services.group_update(actor=request.user, group=group, **data)
         return self._answer(group)
 
     @extend_schema(
@@ -317,7 +317,7 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccessViewS
     def destroy(self, request, pk=None):
         group = self.get_object()
         with service_refusals():
-            services.group_delete(group=group)
+            services.group_delete(actor=request.user, group=group)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -340,7 +340,7 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccessViewS
         user = _validated(GroupMemberSerializer, request.data)["user"]
         already = group.members.filter(pk=user.pk).exists()
         with service_refusals():
-            services.group_member_add(group=group, user=user)
+            services.group_member_add(actor=request.user, group=group, user=user)
         code = status.HTTP_200_OK if already else status.HTTP_201_CREATED
         return Response(UserSummarySerializer(user).data, status=code)
 
@@ -357,7 +357,7 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccessViewS
         if user is None:
             raise exceptions.NotFound("That user is not a direct member of this group.")
         with service_refusals():
-            services.group_member_remove(group=group, user=user)
+            services.group_member_remove(actor=request.user, group=group, user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -387,7 +387,7 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccessViewS
             raise exceptions.ValidationError({"group": [f"There is no group with id {child.pk} in this tenant."]})
         already = GroupNesting.objects.filter(parent=group, child=child).exists()
         with service_refusals():
-            services.group_nest(parent=group, child=child)
+            services.group_nest(actor=request.user, parent=group, child=child)
         code = status.HTTP_200_OK if already else status.HTTP_201_CREATED
         return Response(GroupSummarySerializer(child).data, status=code)
 
@@ -403,7 +403,7 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccessViewS
         if link is None:
             raise exceptions.NotFound("That group is not nested directly in this one.")
         with service_refusals():
-            services.group_unnest(parent=group, child=link.child)
+            services.group_unnest(actor=request.user, parent=group, child=link.child)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

@@ -164,8 +164,10 @@ def test_a_role_maker_cannot_write_a_role_above_their_own_tier(acme, boss):
     assert refused["detail"] == (
         "A role you write cannot grant more than your own tier (Tenant admin): tenancy:tenant:create."
     )
-    # Within the tier the role lifts him to, he may.
-    ok(post(bob_api, "roles/", {"label": "Unlockers", "permissions": ["accounts:user:unlock"]}), 201)
+    # Within that tier, still only what he holds himself: no escalation by writing roles.
+    refused = problem(post(bob_api, "roles/", {"label": "Unlockers", "permissions": ["accounts:user:unlock"]}), 403)
+    assert "do not hold yourself (accounts:user:unlock)" in refused["detail"]
+    ok(post(bob_api, "roles/", {"label": "Role makers too", "permissions": ["access:role:create"]}), 201)
     # And nothing else: he may not list roles or delete them.
     problem(get(bob_api, "roles/"), 403)
 
@@ -178,7 +180,9 @@ def test_someone_allowed_to_create_roles_by_a_policy_stays_in_the_user_tier(admi
     refused = problem(post(carol_api, "roles/", {"label": "Admins", "permissions": ["accounts:user:create"]}), 403)
     assert refused["detail"] == ("A role you write cannot grant more than your own tier (User): accounts:user:create.")
     assert not _in(acme, Role.objects.filter(name="admins").exists)
-    ok(post(carol_api, "roles/", {"label": "Viewers", "permissions": ["accounts:user:view"]}), 201)
+    refused = problem(post(carol_api, "roles/", {"label": "Viewers", "permissions": ["accounts:user:view"]}), 403)
+    assert "do not hold yourself (accounts:user:view)" in refused["detail"]
+    ok(post(carol_api, "roles/", {"label": "Empty for now", "permissions": []}), 201)
 
 
 def test_a_plain_user_gets_403_on_lists_and_writes_and_404_on_objects(acme, carol, custom_role, group):

@@ -109,7 +109,10 @@ def test_nobody_grants_above_their_own_tier(admin, people, acme):
             actor=admin, permission="tenancy:tenant:delete", kind="tenancy:tenant", object_id=acme.pk, user=alice
         )
     assert not UserObjectPermission.objects.exists()
-    # A user-tier permission is hers to pass on.
+    # A user-tier permission is hers to pass on only where she holds it herself.
+    with pytest.raises(PermissionDenied, match="you do not hold it there"):
+        services.object_grant_add(actor=alice, permission="accounts:user:view", kind=KIND, object_id=bob.pk, user=bob)
+    services.object_grant_add(actor=admin, permission="accounts:user:view", kind=KIND, object_id=bob.pk, user=alice)
     services.object_grant_add(actor=alice, permission="accounts:user:view", kind=KIND, object_id=bob.pk, user=bob)
     grant(admin, bob, user=bob)
     with pytest.raises(PermissionDenied, match="cannot withdraw"):

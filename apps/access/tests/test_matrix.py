@@ -76,7 +76,11 @@ def test_a_system_role_allows_exactly_what_its_rule_and_the_documented_table_say
     definition = ROLES[role_name]
     with schema_context(tenant.schema_name):
         actor = user_create(
-            email="actor@matrix.test", password=None, is_tenant_admin=where != "provider", is_staff=where == "provider"
+            email="actor@matrix.test",
+            password=None,
+            is_tenant_admin=where != "provider",
+            is_staff=where == "provider",
+            is_superuser=where == "provider",  # who hands out a provider role must hold it all
         )
         holder = user_create(email=f"{role_name}@matrix.test", password=None)
         role = Role.objects.get(name=role_name)
