@@ -31,6 +31,10 @@ _PER_ENTITY_TYPE = re.compile(r" on entity type `[A-Za-z:]+`$")
 # chained `||`). Both are refused before either runs.
 MAX_BRACKET_DEPTH = 50
 MAX_TREE_DEPTH = 200
+# Cedar's parser also recurses once per `&&` / `||` in a chain, and cannot be asked to stop: a statement may
+# join at most this many conditions (far more than a person writes), counted before anything is parsed.
+MAX_OPERATORS = 256
+MAX_CANDIDATES = 16
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _PER_ACTION = re.compile(r' (?:in context )?for [A-Za-z:]*Action::"[^"]*"')
 
@@ -115,13 +119,10 @@ def _parse_problem(text: str, message: str) -> Problem:
         unexpected = re.match(r"unexpected token `(.+)`$", message)
         if unexpected:
             named_token = unexpected.group(1)
+            # At most MAX_CANDIDATES parses: each costs a parse of up to the whole text.
+            candidates = [i for i in range(low + 1) if text[slice(*tokens[i])] == named_token][:MAX_CANDIDATES]
             low = next(
-                (
-                    index
-                    for index in range(low + 1)
-                    if text[slice(*tokens[index])] == named_token
-                    and _unexpected_at(text[: tokens[index][1]], f"unexpected token `{named_token}`")
-                ),
+                (i for i in candidates if _unexpected_at(text[: tokens[i][1]], f"unexpected token `{named_token}`")),
                 low,
             )
         offset = tokens[low][0]
@@ -218,6 +219,10 @@ def check(text: str, schema: cedarpy.Schema) -> tuple[list[dict], list[Problem]]
     if deep is not None:
         message = f"Brackets nest more than {MAX_BRACKET_DEPTH} levels deep here; simplify the condition."
         return [], [Problem(message, *_line_col(text, deep))]
+    operators = [m for m in _TOKEN.finditer(text) if m.lastgroup == "tok" and m.group() in ("&&", "||")]
+    if len(operators) > MAX_OPERATORS:
+        message = f"A policy joins at most {MAX_OPERATORS} conditions with && and ||; split it into several."
+        return [], [Problem(message, *_line_col(text, operators[MAX_OPERATORS].start()))]
     message = _parse_error(text)
     if message is not None:
         return [], [_parse_problem(text, message)]

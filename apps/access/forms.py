@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from apps.core.authorization import visible
 from apps.core.permissions import Tier
 
 from . import registry
@@ -23,8 +24,10 @@ class UserChoiceField(forms.ModelChoiceField):
         return f"{obj.email} ({obj.display_name})" if obj.display_name else obj.email
 
 
-def tenant_users():
-    return get_user_model().objects.order_by("email")
+def tenant_users(actor=None):
+    """The tenant's users to choose from; with ``actor``, only those the actor may see (no enumeration by id)."""
+    users = get_user_model().objects.order_by("email")
+    return users if actor is None else visible(actor, "accounts:user:view", users)
 
 
 def permission_groups(*, ceiling: Tier, checked=()) -> list[tuple[str, list[dict]]]:
@@ -79,9 +82,9 @@ class GroupForm(forms.Form):
 class GroupMemberForm(forms.Form):
     user = UserChoiceField(queryset=get_user_model().objects.none(), label="Add a member")
 
-    def __init__(self, *args, group: Group, **kwargs):
+    def __init__(self, *args, group: Group, actor=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = tenant_users().exclude(access_groups=group)
+        self.fields["user"].queryset = tenant_users(actor).exclude(access_groups=group)
 
 
 class GroupNestForm(forms.Form):
@@ -110,9 +113,9 @@ class AssignmentForm(forms.Form):
         label="Scope id", max_length=64, required=False, help_text="Empty for the whole tenant; else the node's id."
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, actor=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = tenant_users()
+        self.fields["user"].queryset = tenant_users(actor)
         self.fields["scope_type"].choices = scope_type_choices()
 
     def clean(self):
@@ -219,11 +222,11 @@ class ObjectGrantForm(forms.Form):
     user = UserChoiceField(queryset=get_user_model().objects.none(), required=False, help_text="A user…")
     group = forms.ModelChoiceField(queryset=Group.objects.all(), required=False, help_text="…or a group.")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, actor=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["permission"].choices = [(p.name, f"{p.name} — {p.label}") for p in grantable_permissions()]
         self.fields["kind"].choices = [(k.name, f"{k.label} ({k.name})") for k in registry.resource_kinds() if k.model]
-        self.fields["user"].queryset = tenant_users()
+        self.fields["user"].queryset = tenant_users(actor)
 
     def clean(self):
         data = super().clean()

@@ -47,6 +47,7 @@ def _read_version() -> int:
     global _version_client
     location = settings.CACHES["default"]
     if not location["BACKEND"].endswith("RedisCache"):
+        cache.add(ACCESS_VERSION_KEY, time.time_ns(), timeout=None)
         return cache.get(ACCESS_VERSION_KEY, 0)
     if _version_client is None:
         import redis
@@ -54,7 +55,13 @@ def _read_version() -> int:
         options = {k: v for k, v in location.get("OPTIONS", {}).items() if k.startswith("socket_")}
         url = location["LOCATION"] if isinstance(location["LOCATION"], str) else location["LOCATION"][0]
         _version_client = redis.Redis.from_url(url, **options)
-    raw = _version_client.get(cache.make_key(ACCESS_VERSION_KEY))
+    key = cache.make_key(ACCESS_VERSION_KEY)
+    raw = _version_client.get(key)
+    if raw is None:
+        # A schema never changed, or Redis lost the key: start from a number no process can have cached
+        # answers under (0 would match what a process prepared before the key was lost).
+        _version_client.set(key, time.time_ns(), nx=True)
+        raw = _version_client.get(key)
     try:
         return int(raw) if raw is not None else 0
     except ValueError:
@@ -126,7 +133,7 @@ def bump_access_version() -> None:
     try:
         cache.incr(ACCESS_VERSION_KEY)
     except ValueError:
-        cache.set(ACCESS_VERSION_KEY, 1, timeout=None)
+        cache.set(ACCESS_VERSION_KEY, time.time_ns(), timeout=None)
 
 
 def in_real_transaction() -> bool:

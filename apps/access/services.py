@@ -49,6 +49,9 @@ def system_roles_sync() -> int:
 def seed_system_roles(*, tenant, options: dict) -> None:
     """Provisioning seeder: a new tenant starts with the system roles (a clone of the template has them already)."""
     system_roles_sync()
+    # A schema name can come back (a tenant deleted, then one made with the same slug): whatever a long-lived
+    # process prepared for the old one must not serve the new one.
+    _changed()
 
 
 def _checked_permissions(actor, label: str, permissions, errors: dict[str, list[str]]):

@@ -271,7 +271,7 @@ def _group_page(request, group: Group, *, edit_form=None, member_form=None, nest
     }
     if editable:
         context["edit_form"] = edit_form or GroupForm(initial={"name": group.name, "description": group.description})
-        context["member_form"] = member_form or GroupMemberForm(group=group)
+        context["member_form"] = member_form or GroupMemberForm(group=group, actor=request.user)
         context["nest_form"] = nest_form or GroupNestForm(group=group)
     status = _status([edit_form, member_form, nest_form])
     return render(request, "access/groups/detail.html", context, status=status)
@@ -326,7 +326,7 @@ def group_delete(request, pk: int):
 @permission_required("access:group:update")
 def group_member_add(request, pk: int):
     group = _object(request, Group.objects.all(), pk, "access:group", "access:group:update")
-    form = GroupMemberForm(request.POST, group=group)
+    form = GroupMemberForm(request.POST, group=group, actor=request.user)
     if form.is_valid():
         user = form.cleaned_data["user"]
         try:
@@ -396,7 +396,9 @@ def assignment_list(request):
 @permission_required("access:assignment:create")
 def assignment_add(request):
     initial = {key: request.GET[key] for key in ("role", "user", "group") if request.GET.get(key, "").isdigit()}
-    form = AssignmentForm(request.POST or None, initial={"scope_type": RoleAssignment.SCOPE_TENANT, **initial})
+    form = AssignmentForm(
+        request.POST or None, initial={"scope_type": RoleAssignment.SCOPE_TENANT, **initial}, actor=request.user
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -612,7 +614,7 @@ def _grants_page(request, form=None):
     rows = selectors.object_grants(kind=kind if registry.resource_kind(kind) else None)
     table = configure_table(request, ObjectGrantTable(rows))
     extra = {
-        "form": form or (ObjectGrantForm() if can(request, "access:grant:create") else None),
+        "form": form or (ObjectGrantForm(actor=request.user) if can(request, "access:grant:create") else None),
         "kinds": [k for k in registry.resource_kinds() if k.model],
         "kind": kind,
     }
@@ -643,7 +645,7 @@ def _grant_call(service, request, form) -> None:
 @require_POST
 @permission_required("access:grant:create")
 def grant_add(request):
-    form = ObjectGrantForm(request.POST)
+    form = ObjectGrantForm(request.POST, actor=request.user)
     if form.is_valid():
         try:
             _grant_call(services.object_grant_add, request, form)
@@ -658,7 +660,7 @@ def grant_add(request):
 @require_POST
 @permission_required("access:grant:delete")
 def grant_remove(request):
-    form = ObjectGrantForm(request.POST)
+    form = ObjectGrantForm(request.POST, actor=request.user)
     if not form.is_valid():
         problems = [message for errors in form.errors.values() for message in errors]
         messages.error(request, "That grant could not be withdrawn: " + " ".join(problems))

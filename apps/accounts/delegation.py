@@ -73,6 +73,13 @@ def link_lifetime_seconds() -> int:
     return settings.NIMBUS_DELEGATION_LINK_SECONDS
 
 
+def _may_at_home(home_user: User, home_tenant: Tenant, action: str) -> bool:
+    # Decided where the account lives, by its own tenant's roles and policies, wherever the link is spent:
+    # the target tenant's rules (or a user there with the same id) have no say over who may open it.
+    with schema_context(home_tenant.schema_name):
+        return may(home_user, action)
+
+
 def refusal_reason(*, home_user: User, home_tenant: Tenant, target: Tenant) -> str | None:
     """Why ``home_user`` (an account of ``home_tenant``) may not open ``target``, or None if it may."""
     if not home_user.is_active or home_user.is_delegated:
@@ -82,12 +89,12 @@ def refusal_reason(*, home_user: User, home_tenant: Tenant, target: Tenant) -> s
     if home_tenant.is_provider:
         if not home_user.is_staff:
             return "Only provider staff may open tenants."
-        if not may(home_user, "tenancy:tenant:open"):
+        if not _may_at_home(home_user, home_tenant, "tenancy:tenant:open"):
             return "You do not hold the permission to open tenants (tenancy:tenant:open)."
         return None
     if target.parent_id != home_tenant.pk:
         return "You can open only the sub-tenants of your own tenant."
-    if not may(home_user, "accounts:subtenant:open"):
+    if not _may_at_home(home_user, home_tenant, "accounts:subtenant:open"):
         return "You do not hold the permission to open sub-tenants (accounts:subtenant:open)."
     return None
 

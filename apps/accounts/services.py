@@ -107,11 +107,12 @@ def seed_first_admin(*, tenant, options: dict) -> None:
 # so again, because a service must not trust its caller to have asked.
 
 
-def _require_admin_flag_holder(actor: User) -> None:
-    # The flag grants every tenant-admin permission: only someone who has it may hand it out or take it away,
-    # whatever role lets them edit users (no escalation through accounts:user:update).
+def _require_admin_flag_holder(actor: User, what: str = "make someone an administrator or stop them being one") -> None:
+    # The flag grants every tenant-admin permission: only someone who has it may hand it out, take it away, or
+    # act on an administrator's account (their email is where their password resets go), whatever role lets
+    # them edit users. No escalation through accounts:user:update.
     if not (actor.is_tenant_admin or actor.is_superuser):
-        raise PermissionDenied("Only tenant administrators may make someone an administrator or stop them being one.")
+        raise PermissionDenied(f"Only tenant administrators may {what}.")
 
 
 def _refuse_delegated(user: User, what: str) -> None:
@@ -179,6 +180,8 @@ def user_admin_update(
     changes: dict = {}
     if email is not None:
         email = _normalized_email(email)
+        if email != user.email and (user.is_tenant_admin or user.is_superuser):
+            _require_admin_flag_holder(actor, "change an administrator's email")
         if email != user.email:
             if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
                 raise ValidationError({"email": "A user with this email already exists here."})
@@ -217,6 +220,8 @@ def user_disable(*, actor: User, user: User) -> User:
     require(actor, "accounts:user:disable", user)
     if user.pk == actor.pk:
         raise ValidationError("You cannot disable your own account; ask another administrator.")
+    if user.is_tenant_admin or user.is_superuser:
+        _require_admin_flag_holder(actor, "disable an administrator")
     with transaction.atomic():
         if _is_last_active_admin(user):
             raise ValidationError(
@@ -233,6 +238,8 @@ def user_enable(*, actor: User, user: User) -> User:
     """Let a disabled account sign in again (with the credentials it had; ended sessions stay ended)."""
     require(actor, "accounts:user:disable", user)
     _refuse_delegated(user, "be enabled")
+    if user.is_tenant_admin or user.is_superuser:
+        _require_admin_flag_holder(actor, "enable an administrator")
     if not user.is_active:
         user.is_active = True
         user.save(update_fields=["is_active"])
@@ -330,6 +337,10 @@ def _digest(secret: str) -> str:
 def api_token_create(*, user: User, name: str, expires_in_days: int | None = None) -> tuple[ApiToken, str]:
     """Create a token for ``user``; return it and its plaintext, which is never stored or shown again."""
     name = (name or "").strip()
+    if user.is_delegated:
+        # A delegate lives as long as its session (an hour at most) and its home account's rights: a token
+        # would outlive both.
+        raise ValidationError("Delegated accounts cannot create API tokens.")
     if not name or len(name) > 100:
         raise ValidationError({"name": "Give the token a name of 1 to 100 characters."})
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_TOKEN_DAYS:

@@ -27,7 +27,7 @@ from apps.accounts.api.views import service_errors
 from apps.core import authorization
 from apps.core.api.permissions import ActionPermission, AuthorizedFilter
 from apps.core.api.schema import problem_responses
-from apps.core.authorization import Resource
+from apps.core.authorization import Resource, visible
 
 from .filtersets import AssignmentFilterSet, GroupFilterSet, PolicyFilterSet, RoleFilterSet
 from .serializers import (
@@ -338,6 +338,11 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccessViewS
     def members_add(self, request, pk=None):
         group = self.get_object()
         user = _validated(GroupMemberSerializer, request.data)["user"]
+        if not visible(
+            request.user, "accounts:user:view", get_user_model().objects.filter(pk=user.pk), request=request
+        ).exists():
+            # Said exactly as for an id that does not exist: no enumerating people one may not see.
+            raise exceptions.ValidationError({"user": [f'Invalid pk "{user.pk}" - object does not exist.']})
         already = group.members.filter(pk=user.pk).exists()
         with service_refusals():
             services.group_member_add(actor=request.user, group=group, user=user)

@@ -209,3 +209,50 @@ def test_a_disabled_home_account_cannot_redeem_a_link_issued_before(staff_client
     response = host_client(host).post(f"/delegate/{token}/")
     assert response.status_code == 400
     assert delegates_in(acme) == []
+
+
+# --- Decided where the account lives ------------------------------------------------------------
+
+
+def test_the_target_tenants_policies_have_no_say_over_who_may_open_it(signed_in_client, host_client, acme, acme_dev):
+    from apps.access.services import policy_save
+
+    admin = signed_in_client(acme, email="boss@acme.test", is_tenant_admin=True)
+    with schema_context(acme_dev.schema_name):
+        sub_admin = user_create(email="sub@acme-dev.test", password=None, is_tenant_admin=True)
+        policy_save(
+            actor=sub_admin,
+            name="no-parents",
+            text='forbid(principal, action == Nimbus::Action::"accounts:subtenant:open", resource);',
+        )
+    response = admin.post(f"/sub-tenants/{acme_dev.slug}/open/")
+    match = LINK.match(response["Location"])
+    _, opened = redeem(host_client, match["host"], match["token"])
+    assert opened.status_code == 302 and len(delegates_in(acme_dev)) == 1
+
+
+def test_the_home_tenants_policies_do(signed_in_client, acme, acme_dev):
+    from apps.access.services import policy_save
+
+    admin = signed_in_client(acme, email="boss@acme.test", is_tenant_admin=True)
+    with schema_context(acme.schema_name):
+        policy_save(
+            actor=admin.user,
+            name="no-opening",
+            text='forbid(principal, action == Nimbus::Action::"accounts:subtenant:open", resource);',
+        )
+    response = admin.post(f"/sub-tenants/{acme_dev.slug}/open/")
+    assert response.status_code == 403 and "no-opening" in response.content.decode()
+    assert not delegates_in(acme_dev)
+
+
+def test_a_delegate_cannot_create_an_api_token(staff_client, host_client, acme):
+    from django.core.exceptions import ValidationError
+
+    from apps.accounts.services import api_token_create
+
+    host, token = open_from_admin(staff_client, acme)
+    redeem(host_client, host, token)
+    [delegate] = delegates_in(acme)
+    with schema_context(acme.schema_name), pytest.raises(ValidationError, match="Delegated accounts cannot"):
+        api_token_create(user=delegate, name="forever")

@@ -547,3 +547,25 @@ def test_listing_costs_the_same_few_queries_however_many_users(admin_api, many_u
     # Routing (3: schema, domain, schema), the token, its user, the count, the page of rows.
     with django_assert_max_num_queries(7):
         assert len(admin_api.get("/api/v1/users/").json()["results"]) == 50
+
+
+def test_a_security_admin_cannot_take_over_an_administrators_account(acme, boss, carol):
+    """Changing an administrator's email (where their password resets go) or disabling them needs the flag."""
+    from apps.access.models import Role
+    from apps.access.services import role_assign
+
+    with schema_context(acme.schema_name):
+        role_assign(actor=boss, role=Role.objects.get(name="security_admin"), user=carol)
+    client = api_client(acme, carol)
+    body = {"email": "carol-owns-this@acme.test"}
+    refused = problem(client.patch(f"/api/v1/users/{boss.pk}/", body, content_type="application/json"), 403)
+    assert refused["detail"] == "Only tenant administrators may change an administrator's email."
+    refused = problem(client.post(f"/api/v1/users/{boss.pk}/disable/"), 403)
+    assert refused["detail"] == "Only tenant administrators may disable an administrator."
+    assert fresh(acme, boss).email == "boss@acme.test" and fresh(acme, boss).is_active
+    # Everyone else's account is hers to manage, as the role says.
+    dan = make_user(acme, "dan@acme.test")
+    assert (
+        client.patch(f"/api/v1/users/{dan.pk}/", {"display_name": "Dan"}, content_type="application/json").status_code
+        == 200
+    )
