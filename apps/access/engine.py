@@ -230,6 +230,13 @@ def _tenant_statements(schema_name: str) -> dict[str, dict[str, dict]]:
     return by_action
 
 
+def _reads_resource(statement: dict) -> bool:
+    """Whether a statement's outcome can depend on which resource is asked about."""
+    if statement.get("resource", {}).get("op") != "All":
+        return True
+    return '"Var": "resource"' in json.dumps(statement.get("conditions", []))
+
+
 def _policy_set(statics: dict[str, dict]) -> cedarpy.PolicySet:
     est = {"staticPolicies": statics, "templates": {}, "templateLinks": []}
     return cedarpy.PolicySet.from_json_str(json.dumps(est))
@@ -249,6 +256,8 @@ class Prepared:
     by_user: dict[int, tuple[Grantee, ...]]
     by_group: dict[str, tuple[Grantee, ...]]
     tenant: cedarpy.PolicySet | None
+    # A tenant forbid reads the resource (scope, tags, id): lists must then be decided row by row.
+    forbids_read_resource: bool = False
 
 
 def _build(schema_name: str) -> dict[str, Prepared]:
@@ -264,12 +273,14 @@ def _build(schema_name: str) -> dict[str, Prepared]:
                 by_user.setdefault(grantee.user_id, []).append(grantee)
             else:
                 by_group.setdefault(grantee.group_name, []).append(grantee)
-        statements = tenant.get(permission.name)
+        statements = tenant.get(permission.name) or {}
+        forbids = [statement for statement in statements.values() if statement["effect"] == "forbid"]
         prepared[permission.name] = Prepared(
             tenant_admin=permission.tier <= Tier.TENANT_ADMIN,
             by_user={key: tuple(value) for key, value in by_user.items()},
             by_group={key: tuple(value) for key, value in by_group.items()},
             tenant=_policy_set(statements) if statements else None,
+            forbids_read_resource=any(_reads_resource(statement) for statement in forbids),
         )
     return prepared
 
@@ -563,30 +574,39 @@ def _scoped_assignments(principal, action: str) -> list[RoleAssignment]:
 def visible_filter(principal, action: str, model, context: dict | None):
     """``None`` when ``principal`` may ``action`` every row of ``model``; else a ``Q`` for the rows it may.
 
-    Decided without touching rows: the tenant-wide decision first (role
-    assignments over the tenant, account flags, tenant policies on context);
-    if that is a plain "not held", the rows under the principal's scoped
-    assignments (the model's ``access_scope_q``) and the rows granted to it.
-    Tenant policies that read an object's own tags are checked when the
-    object itself is used, not in lists.
+    The tenant-wide decision first (role assignments over the tenant, account
+    flags, tenant policies on the context); if that is a plain "not held",
+    the rows under the principal's scoped assignments (the model's
+    ``access_scope_q``) and the rows granted to it, in SQL. When a tenant
+    ``forbid`` for the action reads the resource (its tags, its scopes, its
+    id), SQL cannot tell which rows it hides: the candidate rows are then
+    decided one by one, before any paging, so a list never shows a row its
+    detail page would refuse. That costs a decision per row.
     """
     if not registry.exists(action):
         return Q(pk__in=[])
     tenant_wide = authorize(principal, action, None, context)
-    if tenant_wide.allowed:
-        return None
     kind = registry.kind_of_model(model)
-    if kind is None or tenant_wide.reasons or tenant_wide.errors:
+    if tenant_wide.allowed:
+        restriction = None
+    elif kind is None or tenant_wide.reasons or tenant_wide.errors:
         return Q(pk__in=[])  # a forbid that holds whatever the object, or rows nothing can be granted on
-    restriction = Q(pk__in=list(visible_object_ids(principal, kind.name, action)))
-    provider = authorization.scope_provider(kind.name)
-    scope_q = getattr(model, "access_scope_q", None) or (provider.rows_in if provider else None)
-    for assignment in _scoped_assignments(principal, action):
-        if scope_q is not None:
-            narrowed = scope_q(assignment.scope_type, assignment.scope_id)
-            if narrowed is not None:
-                restriction |= narrowed
-    return restriction
+    else:
+        restriction = Q(pk__in=list(visible_object_ids(principal, kind.name, action)))
+        provider = authorization.scope_provider(kind.name)
+        scope_q = getattr(model, "access_scope_q", None) or (provider.rows_in if provider else None)
+        for assignment in _scoped_assignments(principal, action):
+            if scope_q is not None:
+                narrowed = scope_q(assignment.scope_type, assignment.scope_id)
+                if narrowed is not None:
+                    restriction |= narrowed
+    if kind is None or not prepare()[action].forbids_read_resource:
+        return restriction
+    candidates = model.objects.all() if restriction is None else model.objects.filter(restriction)
+    allowed = [
+        obj.pk for obj in candidates.iterator() if authorize(principal, action, Resource.of(kind.name, obj), context)
+    ]
+    return Q(pk__in=allowed)
 
 
 def holds_anywhere(principal, action: str, context: dict | None) -> bool:

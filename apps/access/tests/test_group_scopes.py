@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django_tenants.utils import schema_context
 
 from apps.access import services
-from apps.access.models import RoleAssignment
+from apps.access.models import Role, RoleAssignment
 from apps.accounts.models import User
 from apps.accounts.services import user_create
 from apps.core.authorization import Resource, visible
@@ -82,3 +82,24 @@ def test_a_unit_that_does_not_exist_is_refused(acme, unit):
         services.role_assign(
             actor=unit["admin"], role=unit["role"], user=unit["agent"], scope_type="access:group", scope_id="999999"
         )
+
+
+def test_a_forbid_that_reads_the_resource_hides_the_same_rows_from_lists(acme, unit):
+    """The list never shows a row its detail page would refuse: such forbids are decided row by row."""
+    from apps.access.engine import authorize
+
+    with schema_context(acme.schema_name):
+        services.role_assign(actor=unit["admin"], role=Role.objects.get(name="read_only"), user=unit["seller"])
+        services.policy_save(
+            actor=unit["admin"],
+            name="hide-backend",
+            text=f'forbid(principal, action == Nimbus::Action::"accounts:user:view", resource) '
+            f'when {{ resource in Nimbus::Scope::"access:group/{unit["backend"].pk}" }};',
+        )
+        seller = unit["seller"]
+        emails = set(visible(seller, "accounts:user:view", User.objects.all()).values_list("email", flat=True))
+        assert "backend@unit.test" not in emails and "engineer@unit.test" in emails
+        assert not authorize(seller, "accounts:user:view", Resource.of("accounts:user", unit["backend_dev"]))
+        # The helpdesk agent's scoped view is narrowed the same way.
+        agent_sees = visible(unit["agent"], "accounts:user:view", User.objects.all()).values_list("email", flat=True)
+        assert sorted(agent_sees) == ["engineer@unit.test"]
