@@ -600,13 +600,63 @@ def visible_filter(principal, action: str, model, context: dict | None):
                 narrowed = scope_q(assignment.scope_type, assignment.scope_id)
                 if narrowed is not None:
                     restriction |= narrowed
-    if kind is None or not prepare()[action].forbids_read_resource:
+    prepared = prepare()[action]
+    if kind is None or not prepared.forbids_read_resource:
         return restriction
     candidates = model.objects.all() if restriction is None else model.objects.filter(restriction)
-    allowed = [
-        obj.pk for obj in candidates.iterator() if authorize(principal, action, Resource.of(kind.name, obj), context)
+    return Q(pk__in=_rows_no_forbid_hides(principal, action, kind.name, model, candidates, context))
+
+
+def _forbid_fires(principal, action: str, resource: Resource, context) -> bool:
+    decision = authorize(principal, action, resource, context)
+    # Denied naming policies: those are forbids that hold. Denied naming nothing: only no permit (the rows were
+    # chosen by their permits already). An error: treated as a forbid (fail closed).
+    return bool(decision.errors) or (not decision.allowed and bool(decision.reasons))
+
+
+def _rows_no_forbid_hides(principal, action: str, kind: str, model, candidates, context) -> list:
+    """The candidate rows no tenant forbid hides, deciding once per group of rows the forbids cannot tell apart.
+
+    A forbid can only tell rows apart by what it reads: the scope nodes it
+    names (rows inside each are found in SQL), an object it names by id, and
+    tags. Rows of a model without tags are grouped by the named nodes they sit
+    in, and decided once per group; a model with tags is decided row by row.
+    """
+    from .cedar_source import entity_references
+
+    forbids = [
+        statement
+        for statement in _tenant_statements(connection.schema_name).get(action, {}).values()
+        if statement["effect"] == "forbid"
     ]
-    return Q(pk__in=allowed)
+    references = [ref for statement in forbids for ref in entity_references(statement)]
+    own_type = resource_type(kind)
+    nodes = sorted({ref["id"] for ref in references if ref["type"] == SCOPE_TYPE and "/" in ref["id"]})
+    named = {ref["id"] for ref in references if ref["type"] == own_type}
+    provider = authorization.scope_provider(kind)
+    scope_q = getattr(model, "access_scope_q", None) or (provider.rows_in if provider else None)
+    if hasattr(model, "access_tags") or (nodes and scope_q is None):
+        return [
+            obj.pk
+            for obj in candidates.iterator()
+            if not _forbid_fires(principal, action, Resource.of(kind, obj), context)
+        ]
+    inside: dict[str, set] = {}
+    for node in nodes:
+        node_type, node_id = node.split("/", 1)
+        narrowed = scope_q(node_type, node_id)
+        inside[node] = set(candidates.filter(narrowed).values_list("pk", flat=True)) if narrowed is not None else set()
+    fired: dict[tuple, bool] = {}
+    kept = []
+    for pk in candidates.values_list("pk", flat=True):
+        sits_in = tuple(node for node in nodes if pk in inside[node])
+        signature = (sits_in, str(pk) if str(pk) in named else None)
+        if signature not in fired:
+            scopes = tuple(tuple(node.split("/", 1)) for node in sits_in)
+            fired[signature] = _forbid_fires(principal, action, Resource(kind, str(pk), scopes), context)
+        if not fired[signature]:
+            kept.append(pk)
+    return kept
 
 
 def holds_anywhere(principal, action: str, context: dict | None) -> bool:

@@ -103,3 +103,15 @@ def test_a_forbid_that_reads_the_resource_hides_the_same_rows_from_lists(acme, u
         # The helpdesk agent's scoped view is narrowed the same way.
         agent_sees = visible(unit["agent"], "accounts:user:view", User.objects.all()).values_list("email", flat=True)
         assert sorted(agent_sees) == ["engineer@unit.test"]
+
+
+def test_a_forbid_naming_one_object_hides_exactly_that_row(acme, unit):
+    with schema_context(acme.schema_name):
+        services.role_assign(actor=unit["admin"], role=Role.objects.get(name="read_only"), user=unit["seller"])
+        services.policy_save(
+            actor=unit["admin"],
+            name="hide-eve",
+            text=f'forbid(principal, action, resource == Nimbus::AccountsUser::"{unit["engineer"].pk}");',
+        )
+        seen = set(visible(unit["seller"], "accounts:user:view", User.objects.all()).values_list("email", flat=True))
+    assert "engineer@unit.test" not in seen and {"backend@unit.test", "seller@unit.test"} <= seen
