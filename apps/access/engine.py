@@ -604,7 +604,8 @@ def visible_filter(principal, action: str, model, context: dict | None):
     if kind is None or not prepared.forbids_read_resource:
         return restriction
     candidates = model.objects.all() if restriction is None else model.objects.filter(restriction)
-    return Q(pk__in=_rows_no_forbid_hides(principal, action, kind.name, model, candidates, context))
+    kept = _rows_no_forbid_hides(principal, action, kind.name, model, candidates, context)
+    return restriction if kept is None else Q(pk__in=kept)
 
 
 def _forbid_fires(principal, action: str, resource: Resource, context) -> bool:
@@ -614,8 +615,9 @@ def _forbid_fires(principal, action: str, resource: Resource, context) -> bool:
     return bool(decision.errors) or (not decision.allowed and bool(decision.reasons))
 
 
-def _rows_no_forbid_hides(principal, action: str, kind: str, model, candidates, context) -> list:
-    """The candidate rows no tenant forbid hides, deciding once per group of rows the forbids cannot tell apart.
+def _rows_no_forbid_hides(principal, action: str, kind: str, model, candidates, context) -> list | None:
+    """The candidate rows no tenant forbid hides (``None``: all of them), deciding once per group of rows the
+    forbids cannot tell apart.
 
     A forbid can only tell rows apart by what it reads: the scope nodes it
     names (rows inside each are found in SQL), an object it names by id, and
@@ -646,6 +648,10 @@ def _rows_no_forbid_hides(principal, action: str, kind: str, model, candidates, 
         node_type, node_id = node.split("/", 1)
         narrowed = scope_q(node_type, node_id)
         inside[node] = set(candidates.filter(narrowed).values_list("pk", flat=True)) if narrowed is not None else set()
+    if not nodes and not named:
+        # Nothing tells the rows apart (tags aside, which this model has none of): one decision for all.
+        fires = _forbid_fires(principal, action, Resource(kind, "0"), context)
+        return [] if fires else None
     fired: dict[tuple, bool] = {}
     kept = []
     for pk in candidates.values_list("pk", flat=True):
