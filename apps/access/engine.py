@@ -256,12 +256,17 @@ class Prepared:
     by_user: dict[int, tuple[Grantee, ...]]
     by_group: dict[str, tuple[Grantee, ...]]
     tenant: cedarpy.PolicySet | None
-    # A tenant forbid reads the resource (scope, tags, id): lists must then be decided row by row.
+    # A tenant forbid reads the resource (scope, tags, id): lists must then be decided row by row, grouped by
+    # what those forbids can tell apart: the scope nodes ("type/id") and the objects (ids) they name.
     forbids_read_resource: bool = False
+    forbid_nodes: tuple[str, ...] = ()
+    forbid_named: frozenset[str] = frozenset()
 
 
 def _build(schema_name: str) -> dict[str, Prepared]:
     """Every action's prepared material for the current schema."""
+    from .cedar_source import entity_references
+
     assignments = _assignments()
     tenant = _tenant_statements(schema_name)
     prepared: dict[str, Prepared] = {}
@@ -275,12 +280,18 @@ def _build(schema_name: str) -> dict[str, Prepared]:
                 by_group.setdefault(grantee.group_name, []).append(grantee)
         statements = tenant.get(permission.name) or {}
         forbids = [statement for statement in statements.values() if statement["effect"] == "forbid"]
+        references = [ref for statement in forbids for ref in entity_references(statement)]
+        own_type = resource_type(permission.name.rsplit(":", 1)[0])
         prepared[permission.name] = Prepared(
             tenant_admin=permission.tier <= Tier.TENANT_ADMIN,
             by_user={key: tuple(value) for key, value in by_user.items()},
             by_group={key: tuple(value) for key, value in by_group.items()},
             tenant=_policy_set(statements) if statements else None,
             forbids_read_resource=any(_reads_resource(statement) for statement in forbids),
+            forbid_nodes=tuple(
+                sorted({ref["id"] for ref in references if ref["type"] == SCOPE_TYPE and "/" in ref["id"]})
+            ),
+            forbid_named=frozenset(ref["id"] for ref in references if ref["type"] == own_type),
         )
     return prepared
 
@@ -624,17 +635,9 @@ def _rows_no_forbid_hides(principal, action: str, kind: str, model, candidates, 
     tags. Rows of a model without tags are grouped by the named nodes they sit
     in, and decided once per group; a model with tags is decided row by row.
     """
-    from .cedar_source import entity_references
-
-    forbids = [
-        statement
-        for statement in _tenant_statements(connection.schema_name).get(action, {}).values()
-        if statement["effect"] == "forbid"
-    ]
-    references = [ref for statement in forbids for ref in entity_references(statement)]
-    own_type = resource_type(kind)
-    nodes = sorted({ref["id"] for ref in references if ref["type"] == SCOPE_TYPE and "/" in ref["id"]})
-    named = {ref["id"] for ref in references if ref["type"] == own_type}
+    prepared = prepare()[action]
+    nodes = tuple(node for node in prepared.forbid_nodes if "/" in node)  # "type/id": the only kind a row sits in
+    named = prepared.forbid_named
     provider = authorization.scope_provider(kind)
     scope_q = getattr(model, "access_scope_q", None) or (provider.rows_in if provider else None)
     if hasattr(model, "access_tags") or (nodes and scope_q is None):
