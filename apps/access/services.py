@@ -320,12 +320,16 @@ def group_unnest(*, parent: Group, child: Group, actor=None) -> None:
 # --- Role assignments -----------------------------------------------------------------------
 
 
-def _check_scope(scope_type: str, scope_id: str) -> None:
-    """The tenant (no id), or a node of a registered scope type that exists in this schema."""
+def _check_scope(scope_type: str, scope_id: str) -> str:
+    """The tenant (no id), or a node of a registered scope type that exists in this schema; its id as stored.
+
+    The id is the row's own primary key written out (``"05"`` names row 5 in SQL but would never match it in a
+    decision, so it is stored as ``"5"``).
+    """
     if scope_type == RoleAssignment.SCOPE_TENANT:
         if scope_id:
             raise ValidationError({"scope_id": "The whole-tenant scope takes no id."})
-        return
+        return ""
     declared = registry.scope_type(scope_type)
     if declared is None:
         known = ", ".join(["tenant", *(t.name for t in registry.scope_types())])
@@ -334,11 +338,12 @@ def _check_scope(scope_type: str, scope_id: str) -> None:
         raise ValidationError({"scope_id": f"Name the {declared.label.lower()} the role applies to."})
     model = apps.get_model(declared.model)
     try:
-        found = model.objects.filter(pk=scope_id).exists()
+        found = model.objects.filter(pk=scope_id).values_list("pk", flat=True).first()
     except (ValueError, TypeError, DjangoValidationError):
-        found = False
-    if not found:
+        found = None
+    if found is None:
         raise ValidationError({"scope_id": f"There is no {declared.label.lower()} '{scope_id}'."})
+    return str(found)
 
 
 def _here(user) -> None:
@@ -356,7 +361,7 @@ def role_assign(*, actor, role: Role, user=None, group: Group | None = None, sco
     if (user is None) == (group is None):
         raise ValidationError("Assign a role to exactly one user or one group.")
     scope_id = str(scope_id or "")
-    _check_scope(scope_type, scope_id)
+    scope_id = _check_scope(scope_type, scope_id)
     if user is not None:
         _here(user)
     ceiling = principal_tier(actor)
