@@ -398,7 +398,8 @@ def test_the_last_active_admin_can_be_neither_disabled_nor_demoted(acme, admin_a
         "boss@acme.test is the last active tenant administrator; make someone else an administrator first."
     ]
     # A delegated administrator (provider staff) does not count as the tenant's own: still refused.
-    staff_api = api_client(acme, delegated_admin(acme))
+    staff_api = Client(HTTP_HOST="acme.localhost")  # a delegate signs in by session only (no API tokens)
+    staff_api.force_login(delegated_admin(acme))
     disable = problem(staff_api.post(f"/api/v1/users/{boss.pk}/disable/"), 400)
     assert "is the last active tenant administrator" in disable["detail"]
     after = fresh(acme, boss)
