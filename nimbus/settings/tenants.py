@@ -16,6 +16,7 @@ SHARED_APPS = [
     "django.contrib.auth",
     "apps.accounts",
     "apps.access",
+    "apps.audit",
     "guardian",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -38,6 +39,8 @@ TENANT_APPS = [
     "django.contrib.auth",
     "apps.accounts",
     "apps.access",
+    # Each tenant's audit stream lives in its schema; the provider's in public.
+    "apps.audit",
     # Object grants belong to the schema whose users and objects they name.
     "guardian",
     "django.contrib.sessions",

@@ -1,0 +1,52 @@
+"""Audit events of one schema (each tenant's own; the provider's stream in ``public``), hash-chained once sealed.
+
+An event is written unsealed, in the transaction of the change it records
+(``recorder.record``), so writers never wait on each other. Sealing
+(``services.seal_pending``, off the request path) gives events their place
+in the chain in the order it reaches them: ``seq`` 1, 2, 3… with no gaps, and
+``hash`` = SHA-256 of the previous hash and the event's canonical form. Any
+later edit, deletion, insertion or reordering breaks a link that
+``services.verify_chain`` names.
+"""
+
+from django.db import models
+
+
+class Outcome(models.TextChoices):
+    SUCCESS = "success", "Success"
+    DENIED = "denied", "Denied"
+    ERROR = "error", "Error"
+
+
+class AuditEvent(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_display = models.CharField(max_length=254, blank=True)
+    # The home account when the actor is a delegated account ("schema:user id:email").
+    on_behalf_of = models.CharField(max_length=300, blank=True)
+    action = models.CharField(max_length=150, db_index=True)
+    resource_type = models.CharField(max_length=100, blank=True)
+    resource_id = models.CharField(max_length=128, blank=True)
+    resource_display = models.CharField(max_length=300, blank=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.SUCCESS)
+    request_id = models.CharField(max_length=64, blank=True)
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    changes = models.JSONField(default=dict, blank=True)  # {"field": [before, after]}, redacted
+    metadata = models.JSONField(default=dict, blank=True)  # redacted
+    # The chain: empty until sealed.
+    seq = models.BigIntegerField(null=True, blank=True, unique=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
+    sealed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["id"], name="audit_event_unsealed", condition=models.Q(seq__isnull=True)),
+            models.Index(fields=["resource_type", "resource_id"], name="audit_event_resource"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_display or 'system'} ({self.outcome})"

@@ -1,0 +1,70 @@
+"""``record(...)``: write one audit event, from any app (this module imports only core, tenancy and its own models).
+
+The event is written on the current connection, so inside the caller's
+transaction: it commits with the change it records and rolls back with it.
+Writing is one INSERT, with no lock on anything shared; the hash chain is
+sealed later, off the request path (``services.seal_pending``).
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from .models import AuditEvent, Outcome
+from .redaction import redact
+
+MAX_TEXT = {"actor_display": 254, "resource_display": 300, "user_agent": 300, "on_behalf_of": 300}
+
+
+def _request_facts(request) -> dict:
+    if request is None:
+        return {}
+    return {
+        "request_id": str(getattr(request, "correlation_id", "") or request.META.get("HTTP_X_REQUEST_ID", ""))[:64],
+        "source_ip": request.META.get("REMOTE_ADDR") or None,
+        "user_agent": request.META.get("HTTP_USER_AGENT", ""),
+    }
+
+
+def _actor_facts(actor) -> dict:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return {}
+    facts = {"actor_id": actor.pk, "actor_display": getattr(actor, "email", "") or str(actor)}
+    if getattr(actor, "is_delegated", False):
+        facts["on_behalf_of"] = f"{actor.home_schema}:{actor.home_user_id}:{getattr(actor, 'home_email', '')}"
+    return facts
+
+
+def record(
+    action: str,
+    *,
+    actor=None,
+    request=None,
+    resource_type: str = "",
+    resource_id="",
+    resource_display: str = "",
+    outcome: str = Outcome.SUCCESS,
+    changes: dict | None = None,
+    metadata: dict | None = None,
+) -> AuditEvent:
+    """Record that ``actor`` did ``action`` (a permission name or an event name like ``accounts:session:login``)."""
+    if outcome not in Outcome.values:
+        raise ValueError(f"Unknown outcome '{outcome}'.")
+    if actor is None and request is not None:
+        actor = getattr(request, "user", None)
+    fields = {
+        "occurred_at": timezone.now(),
+        "action": action[:150],
+        "resource_type": resource_type[:100],
+        "resource_id": str(resource_id)[:128],
+        "resource_display": resource_display,
+        "outcome": outcome,
+        "changes": redact(changes or {}),
+        "metadata": redact(metadata or {}),
+        **_request_facts(request),
+        **_actor_facts(actor),
+    }
+    for name, limit in MAX_TEXT.items():
+        if name in fields:
+            fields[name] = fields[name][:limit]
+    return AuditEvent.objects.create(**fields)
