@@ -202,7 +202,7 @@ class GroupForm(ServiceForm):
                 group=self.instance, name=data["name"], description=data["description"], actor=self.actor
             )
         else:
-            group = services.group_create(name=data["name"], description=data["description"])
+            group = services.group_create(actor=self.actor, name=data["name"], description=data["description"])
         wanted = set(data.get("members") or [])
         current = set(group.members.all())
         for user in wanted - current:
@@ -310,8 +310,8 @@ class PolicyAdmin(ServiceAdmin):
         return ["name"] if obj is not None else []
 
     def delete_model(self, request, obj):
-        services.policy_delete(policy=obj)
+        services.policy_delete(actor=request.user, policy=obj)
 
     def delete_queryset(self, request, queryset):
         for policy in queryset:
-            services.policy_delete(policy=policy)
+            services.policy_delete(actor=request.user, policy=policy)

@@ -86,13 +86,23 @@ def role_create(*, actor, name: str, label: str, permissions: list[str], descrip
     elif Role.objects.filter(name=slug).exists():
         errors.setdefault("name", []).append(f"A role named '{slug}' already exists.")
     declared = _checked_permissions(actor, label, permissions, errors)
-    return Role.objects.create(
-        name=slug,
-        label=label,
-        description=(description or "").strip(),
-        tier=highest_tier(declared).key,
-        permissions=[p.name for p in declared],
-    )
+    with transaction.atomic():
+        role = Role.objects.create(
+            name=slug,
+            label=label,
+            description=(description or "").strip(),
+            tier=highest_tier(declared).key,
+            permissions=[p.name for p in declared],
+        )
+        _audit(
+            "access:role:create",
+            actor,
+            role,
+            kind="access:role",
+            display=role.name,
+            metadata={"permissions": role.permissions},
+        )
+    return role
 
 
 def role_update(*, actor, role: Role, label: str | None = None, permissions=None, description: str | None = None):
@@ -110,9 +120,13 @@ def role_update(*, actor, role: Role, label: str | None = None, permissions=None
         role.label = label
         if description is not None:
             role.description = description.strip()
+        before = {"label": role.label, "permissions": role.permissions}
         role.permissions = [p.name for p in declared]
         role.tier = highest_tier(declared).key
         role.save()
+        after = {"label": role.label, "permissions": role.permissions}
+        changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+        _audit("access:role:update", actor, role, kind="access:role", display=role.name, changes=changes)
         _changed()
     return role
 
@@ -128,11 +142,26 @@ def role_delete(*, role: Role, actor=None) -> None:
             return
         if locked.assignments.exists():
             raise ValidationError(f"The role '{role.name}' is still assigned; remove its assignments first.")
+        _audit("access:role:delete", actor, locked, kind="access:role", display=locked.name)
         locked.delete()
 
 
 def _graph_changed() -> None:
     bump_access_version()
+
+
+def _audit(action: str, actor, obj=None, *, kind: str = "", display: str = "", **details) -> None:
+    """One audit event for an access-control change, in the change's transaction (apps.audit.recorder)."""
+    from apps.audit.recorder import record
+
+    record(
+        action,
+        actor=actor,
+        resource_type=kind,
+        resource_id=getattr(obj, "pk", "") or "",
+        resource_display=display or (str(obj) if obj is not None else ""),
+        **details,
+    )
 
 
 def _changed() -> None:
@@ -233,9 +262,12 @@ def _policies_naming_group(name: str) -> list[str]:
     )
 
 
-def group_create(*, name: str, description: str = "") -> Group:
+def group_create(*, name: str, description: str = "", actor=None) -> Group:
     name = _checked_group_name(name)
-    return Group.objects.create(name=name, description=(description or "").strip())
+    with transaction.atomic():
+        group = Group.objects.create(name=name, description=(description or "").strip())
+        _audit("access:group:create", actor, group, kind="access:group")
+    return group
 
 
 def group_update(*, group: Group, name: str | None = None, description: str | None = None, actor=None) -> Group:
@@ -249,6 +281,7 @@ def group_update(*, group: Group, name: str | None = None, description: str | No
                 raise ValidationError(
                     {"name": f"Policies name this group ({', '.join(naming)}): change them before renaming it."}
                 )
+            _audit("access:group:update", actor, group, kind="access:group", changes={"name": [group.name, new_name]})
             group.name = new_name
         if description is not None:
             group.description = description.strip()
@@ -277,6 +310,7 @@ def group_delete(*, group: Group, actor=None) -> None:
         auth_group_id = Group.objects.filter(pk=group.pk).values_list("auth_group_id", flat=True).first()
         # Roles given over this group's members go with it, not left pointing at nothing.
         RoleAssignment.objects.filter(scope_type="access:group", scope_id=str(group.pk)).delete()
+        _audit("access:group:delete", actor, group, kind="access:group")
         group.delete()
         if auth_group_id is not None:
             AuthGroup.objects.filter(pk=auth_group_id).delete()  # its object grants go with it
@@ -286,14 +320,18 @@ def group_delete(*, group: Group, actor=None) -> None:
 def group_member_add(*, group: Group, user, actor=None) -> None:
     _here(user)
     _require_holds(actor, _conferred_by_group(group), f"add people to '{group.name}'")
-    group.members.add(user)
-    _changed()
+    with transaction.atomic():
+        group.members.add(user)
+        _audit("access:group:update", actor, group, kind="access:group", metadata={"member_added": user.email})
+        _changed()
 
 
 def group_member_remove(*, group: Group, user, actor=None) -> None:
     _require_holds(actor, _conferred_by_group(group), f"take people out of '{group.name}'")
-    group.members.remove(user)
-    _changed()
+    with transaction.atomic():
+        group.members.remove(user)
+        _audit("access:group:update", actor, group, kind="access:group", metadata={"member_removed": user.email})
+        _changed()
 
 
 def group_nest(*, parent: Group, child: Group, actor=None) -> GroupNesting:
@@ -307,14 +345,17 @@ def group_nest(*, parent: Group, child: Group, actor=None) -> GroupNesting:
         if depth_above(parent.pk) + depth_below(child.pk) + 2 > MAX_GROUP_DEPTH:
             raise ValidationError(f"Groups nest at most {MAX_GROUP_DEPTH} levels deep.")
         nesting, _ = GroupNesting.objects.get_or_create(parent=parent, child=child)
+        _audit("access:group:update", actor, parent, kind="access:group", metadata={"group_nested": child.name})
         _changed()
     return nesting
 
 
 def group_unnest(*, parent: Group, child: Group, actor=None) -> None:
     _require_holds(actor, _conferred_by_group(parent), f"take groups out of '{parent.name}'")
-    GroupNesting.objects.filter(parent=parent, child=child).delete()
-    _changed()
+    with transaction.atomic():
+        GroupNesting.objects.filter(parent=parent, child=child).delete()
+        _audit("access:group:update", actor, parent, kind="access:group", metadata={"group_unnested": child.name})
+        _changed()
 
 
 # --- Role assignments -----------------------------------------------------------------------
@@ -373,17 +414,38 @@ def role_assign(*, actor, role: Role, user=None, group: Group | None = None, sco
     principal = {"user": user} if user is not None else {"group": group}
     if RoleAssignment.objects.filter(role=role, scope_type=scope_type, scope_id=scope_id, **principal).exists():
         raise ValidationError("That role is already assigned there.")
-    assignment = RoleAssignment.objects.create(role=role, scope_type=scope_type, scope_id=scope_id, **principal)
-    _changed()
+    with transaction.atomic():
+        assignment = RoleAssignment.objects.create(role=role, scope_type=scope_type, scope_id=scope_id, **principal)
+        _audit(
+            "access:assignment:create",
+            actor,
+            assignment,
+            kind="access:assignment",
+            metadata=_assignment_facts(assignment),
+        )
+        _changed()
     return assignment
+
+
+def _assignment_facts(assignment: RoleAssignment) -> dict:
+    holder = {"user": assignment.user.email} if assignment.user_id else {"group": assignment.group.name}
+    return {"role": assignment.role.name, **holder, "scope": f"{assignment.scope_type}:{assignment.scope_id or '*'}"}
 
 
 def role_unassign(*, actor, assignment: RoleAssignment) -> None:
     ceiling = principal_tier(actor)
     if not tier_of(assignment.role) <= ceiling:
         raise PermissionDenied(f"You cannot take away the role '{assignment.role.name}': it is above your tier.")
-    assignment.delete()
-    _changed()
+    with transaction.atomic():
+        _audit(
+            "access:assignment:delete",
+            actor,
+            assignment,
+            kind="access:assignment",
+            metadata=_assignment_facts(assignment),
+        )
+        assignment.delete()
+        _changed()
 
 
 # --- Tenant policies ------------------------------------------------------------------------------
@@ -475,13 +537,24 @@ def policy_save(
             policy.description = (description or "").strip()  # None keeps a saved policy's description
         policy.enabled = bool(enabled)
         policy.updated_by = actor if getattr(actor, "pk", None) else None
+        created = policy.pk is None
+        before = "" if created else Policy.objects.filter(pk=policy.pk).values_list("text", flat=True).first()
         policy.save()
+        _audit(
+            "access:policy:update",
+            actor,
+            policy,
+            kind="access:policy",
+            changes={} if before == policy.text else {"text": [before, policy.text]},
+            metadata={"created": created, "enabled": policy.enabled},
+        )
         _changed()
     return policy
 
 
-def policy_delete(*, policy: Policy) -> None:
+def policy_delete(*, policy: Policy, actor=None) -> None:
     with transaction.atomic():
+        _audit("access:policy:update", actor, policy, kind="access:policy", metadata={"deleted": True})
         Policy.objects.filter(pk=policy.pk).delete()
         _changed()
 
@@ -564,6 +637,13 @@ def object_grant_add(*, actor, permission: str, kind: str, object_id, user=None,
                 content_type_id=django_permission.content_type_id,
                 object_pk=str(obj.pk),
             )
+        _audit(
+            "access:grant:create",
+            actor,
+            obj,
+            kind=kind,
+            metadata={"permission": permission, "to": user.email if user is not None else f"group {group.name}"},
+        )
         _changed()
     return row
 
@@ -577,6 +657,13 @@ def object_grant_remove(*, actor, permission: str, kind: str, object_id, user=No
     _, obj, django_permission = _grant_target(permission, kind, object_id)
     with transaction.atomic():
         rows = {"permission": django_permission, "object_pk": str(obj.pk)}
+        _audit(
+            "access:grant:delete",
+            actor,
+            obj,
+            kind=kind,
+            metadata={"permission": permission, "from": user.email if user is not None else f"group {group.name}"},
+        )
         if user is not None:
             UserObjectPermission.objects.filter(user=user, **rows).delete()
         else:

@@ -248,7 +248,7 @@ def group_add(request):
     form = GroupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            group = services.group_create(**form.cleaned_data)
+            group = services.group_create(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
             _refused(form, error)
         else:
@@ -536,7 +536,7 @@ def policy_delete(request, pk: int):
             action_url=reverse("access:policy-delete", args=[policy.pk]),
             cancel_url=reverse("access:policy-detail", args=[policy.pk]),
         )
-    services.policy_delete(policy=policy)
+    services.policy_delete(actor=request.user, policy=policy)
     messages.success(request, f"The policy '{policy.name}' was deleted.")
     return redirect("access:policy-list")
 

@@ -296,6 +296,7 @@ def tenant_provision(
             raise ValidationError({"domains": "One of these domains was just taken; choose another."}) from None
         with tenant_context(tenant):
             run_seeders(tenant=tenant, options=options or {})
+        _audit("tenancy:tenant:create", tenant, metadata={"kind": kind, "schema": schema_name, "plan": tenant.plan})
         if settings.NIMBUS_SPARE_SCHEMAS > 0:
             transaction.on_commit(_refill_spares_later, robust=True)
     logger.info(
@@ -369,8 +370,17 @@ def _lock_for_change(tenant: Tenant) -> Tenant:
     return tenant
 
 
+def _audit(action: str, tenant: Tenant, **details) -> None:
+    """An event in the provider's audit stream (the public schema), in the current transaction when there."""
+    from apps.audit.recorder import record
+
+    with schema_context(get_public_schema_name()):
+        record(action, resource_type="tenancy:tenant", resource_id=tenant.pk, resource_display=tenant.slug, **details)
+
+
 def _set_status(tenant: Tenant, status: str) -> Tenant:
     routing_cache.forget_on_commit(hosts_routed_by(tenant))
+    _audit("tenancy:tenant:suspend", tenant, changes={"status": [tenant.status, status]})
     tenant.status = status
     tenant.status_changed_at = timezone.now()
     tenant.save(update_fields=["status", "status_changed_at", "updated_at"])
@@ -421,6 +431,7 @@ def tenant_delete(*, tenant: Tenant) -> None:
             raise ValidationError(f"Delete the sub-tenants of '{tenant.slug}' first.")
         slug = tenant.slug
         routing_cache.forget_on_commit(hosts_routed_by(tenant))
+        _audit("tenancy:tenant:delete", tenant, metadata={"schema": tenant.schema_name})
         tenant.delete(force_drop=True)
     logger.info("tenant deleted", extra={"tenant": slug})
 

@@ -293,7 +293,7 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccessViewS
     def create(self, request):
         data = _validated(GroupCreateSerializer, request.data)
         with service_refusals():
-            group = services.group_create(**data)
+            group = services.group_create(actor=request.user, **data)
         return self._answer(group, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -550,7 +550,7 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccessView
     def destroy(self, request, pk=None):
         policy = self.get_object()
         with service_refusals():
-            services.policy_delete(policy=policy)
+            services.policy_delete(actor=request.user, policy=policy)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
