@@ -12,6 +12,7 @@ urlpatterns = [
     path("access/", include("apps.access.urls")),
     path("api/v1/", include("apps.accounts.api.urls")),
     path("api/v1/access/", include("apps.access.api.urls")),
+    path("api/v1/audit/", include("apps.audit.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
