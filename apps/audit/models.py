@@ -56,3 +56,29 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_display or 'system'} ({self.outcome})"
+
+
+class RedactionRule(models.Model):
+    """A tenant's own redaction rule, applied with the built-in ones before any event is stored.
+
+    ``field``: values under keys matching ``pattern`` are redacted whole.
+    ``value``: text matching ``pattern`` inside any value is replaced. Patterns
+    are refused if they can take too long on some input (``redaction.check_pattern``).
+    """
+
+    class Kind(models.TextChoices):
+        FIELD = "field", "Field name"
+        VALUE = "value", "Value pattern"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    pattern = models.CharField(max_length=500)
+    description = models.CharField(max_length=300, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "pattern"]
+        constraints = [models.UniqueConstraint(fields=["kind", "pattern"], name="audit_redactionrule_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.pattern}"

@@ -8,10 +8,35 @@ sealed later, off the request path (``services.seal_pending``).
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.utils import timezone
 
-from .models import AuditEvent, Outcome
-from .redaction import redact
+from .models import AuditEvent, Outcome, RedactionRule
+from .redaction import compile_rules, redact
+
+# The schema's enabled tenant rules, as (kind, pattern) pairs; the key is per schema (django-tenants' key function).
+RULES_CACHE_KEY = "audit:redaction-rules"
+RULES_CACHE_SECONDS = 300
+
+
+def tenant_rules():
+    rows = cache.get(RULES_CACHE_KEY)
+    if rows is None:
+        rows = list(RedactionRule.objects.filter(enabled=True).values_list("kind", "pattern"))
+        cache.set(RULES_CACHE_KEY, rows, RULES_CACHE_SECONDS)
+    return _compiled(tuple(map(tuple, rows)))
+
+
+_compiled_cache: dict[tuple, object] = {}
+
+
+def _compiled(rows: tuple):
+    if rows not in _compiled_cache:
+        if len(_compiled_cache) > 256:
+            _compiled_cache.clear()
+        _compiled_cache[rows] = compile_rules(rows)
+    return _compiled_cache[rows]
+
 
 MAX_TEXT = {"actor_display": 254, "resource_display": 300, "user_agent": 300, "on_behalf_of": 300}
 
@@ -52,6 +77,7 @@ def record(
         raise ValueError(f"Unknown outcome '{outcome}'.")
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
+    rules = tenant_rules()
     fields = {
         "occurred_at": timezone.now(),
         "action": action[:150],
@@ -59,8 +85,8 @@ def record(
         "resource_id": str(resource_id)[:128],
         "resource_display": resource_display,
         "outcome": outcome,
-        "changes": redact(changes or {}),
-        "metadata": redact(metadata or {}),
+        "changes": redact(changes or {}, rules=rules),
+        "metadata": redact(metadata or {}, rules=rules),
         **_request_facts(request),
         **_actor_facts(actor),
     }

@@ -1,14 +1,21 @@
-"""Built-in redaction, applied to everything an audit event stores before it is written.
+"""Redaction, applied to everything an audit event stores before it is written.
 
-Values under keys that name secrets (passwords, tokens, keys, authorization
-headers…) become ``"[redacted]"`` whatever they hold; card numbers inside any
-string are masked. Tenant rules (field names and regular expressions) come
-with the audit issue's configuration pages.
+Built in: values under keys that name secrets (passwords, tokens, keys,
+authorization headers…) become ``"[redacted]"`` whatever they hold; card
+numbers inside any string are masked. A tenant adds its own rules
+(``RedactionRule``): key-name patterns and value patterns. Tenant patterns
+run on the ``regex`` package with a time limit: a pattern is refused when it
+can take too long on some input (``check_pattern``), and if one still runs
+out of time on a real value, that value is redacted whole (never stored
+unchecked).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+import regex
 
 REDACTED = "[redacted]"
 SECRET_KEY_NAMES = re.compile(
@@ -41,19 +48,93 @@ def _luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def redact(value, *, depth: int = 0):
-    """A copy of ``value`` (JSON-like) with secret-named keys and card numbers redacted."""
+# Tenant patterns: how long one match may take, and the inputs a new pattern is tried on before it is saved.
+MATCH_SECONDS = 0.05
+MAX_PATTERN = 500
+_PROBES = [
+    "a" * 5000 + "!",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!",
+    "ab" * 2500,
+    "1" * 5000 + "x",
+    " " * 5000 + "x",
+    "x@y." * 1000,
+    "-_-" * 1500,
+]
+
+
+@dataclass(frozen=True)
+class TenantRules:
+    fields: tuple = ()  # compiled key-name patterns
+    values: tuple = ()  # compiled value patterns
+
+
+NO_RULES = TenantRules()
+
+
+def check_pattern(pattern: str) -> list[str]:
+    """Why ``pattern`` cannot be a redaction rule (empty when it can)."""
+    if not pattern or len(pattern) > MAX_PATTERN:
+        return [f"Give a pattern of 1 to {MAX_PATTERN} characters."]
+    try:
+        compiled = regex.compile(pattern)
+    except regex.error as error:
+        return [f"Not a valid regular expression: {error}."]
+    if compiled.fullmatch("") is not None:
+        return ["The pattern matches empty text, so it would redact everything."]
+    for probe in _PROBES:
+        try:
+            compiled.search(probe, timeout=MATCH_SECONDS)
+        except TimeoutError:
+            return [
+                "The pattern takes too long on some inputs (catastrophic backtracking): "
+                "avoid nested repetition such as (a+)+ or alternatives that overlap such as (a|aa)+."
+            ]
+    return []
+
+
+def compile_rules(rows) -> TenantRules:
+    """``(kind, pattern)`` pairs (patterns already checked) as compiled rules."""
+    fields, values = [], []
+    for kind, pattern in rows:
+        (fields if kind == "field" else values).append(regex.compile(pattern))
+    return TenantRules(tuple(fields), tuple(values))
+
+
+def _secret_key(key: str, rules: TenantRules) -> bool:
+    if SECRET_KEY_NAMES.search(key):
+        return True
+    for pattern in rules.fields:
+        try:
+            if pattern.search(key, timeout=MATCH_SECONDS):
+                return True
+        except TimeoutError:
+            return True  # could not tell: treat as secret
+    return False
+
+
+def _mask_text(text: str, rules: TenantRules) -> str:
+    text = _mask_cards(text)
+    for pattern in rules.values:
+        try:
+            text = pattern.sub(REDACTED, text, timeout=MATCH_SECONDS)
+        except TimeoutError:
+            return REDACTED
+    return text
+
+
+def redact(value, *, rules: TenantRules = NO_RULES, depth: int = 0):
+    """A copy of ``value`` (JSON-like) with secret keys, card numbers and the tenant's patterns redacted."""
     if depth > MAX_DEPTH:
         return REDACTED  # deeper than any real record: keep nothing rather than something unchecked
     if isinstance(value, dict):
         return {
-            str(key): (REDACTED if SECRET_KEY_NAMES.search(str(key)) else redact(item, depth=depth + 1))
+            str(key): (REDACTED if _secret_key(str(key), rules) else redact(item, rules=rules, depth=depth + 1))
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
-        return [redact(item, depth=depth + 1) for item in value]
+        return [redact(item, rules=rules, depth=depth + 1) for item in value]
     if isinstance(value, str):
-        return _mask_cards(value)
+        return _mask_text(value, rules)
     if value is None or isinstance(value, bool | int | float):
         return value
-    return _mask_cards(str(value))
+    return _mask_text(str(value), rules)

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -92,3 +93,68 @@ def verify_chain() -> Verification:
             return Verification(False, checked, event.seq, f"event {event.seq} was changed after it was sealed")
         prev, expected, checked = event.hash, expected + 1, checked + 1
     return Verification(True, checked)
+
+
+# --- Tenant redaction rules ---------------------------------------------------------------------
+
+
+def _rules_changed() -> None:
+    from .recorder import RULES_CACHE_KEY
+
+    cache.delete(RULES_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(RULES_CACHE_KEY))
+
+
+def redaction_rule_save(*, actor, kind: str, pattern: str, description: str = "", enabled: bool = True, rule=None):
+    """Create or change a tenant redaction rule; a pattern that could run away on some input is refused."""
+    from django.core.exceptions import ValidationError
+
+    from .models import RedactionRule
+    from .recorder import record
+    from .redaction import check_pattern
+
+    errors: dict[str, list[str]] = {}
+    if kind not in RedactionRule.Kind.values:
+        errors["kind"] = [f"Choose one of: {', '.join(RedactionRule.Kind.values)}."]
+    problems = check_pattern(pattern or "")
+    if problems:
+        errors["pattern"] = problems
+    if len(description or "") > 300:
+        errors["description"] = ["At most 300 characters."]
+    duplicate = RedactionRule.objects.filter(kind=kind, pattern=pattern).exclude(pk=getattr(rule, "pk", None))
+    if not errors and duplicate.exists():
+        errors["pattern"] = ["That rule exists already."]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        rule = rule or RedactionRule()
+        before = {"kind": rule.kind, "pattern": rule.pattern, "enabled": rule.enabled} if rule.pk else {}
+        rule.kind, rule.pattern, rule.description, rule.enabled = kind, pattern, (description or "").strip(), enabled
+        rule.save()
+        after = {"kind": rule.kind, "pattern": rule.pattern, "enabled": rule.enabled}
+        record(
+            "audit:redaction:update",
+            actor=actor,
+            resource_type="audit:redactionrule",
+            resource_id=rule.pk,
+            resource_display=str(rule),
+            changes={key: [before.get(key), value] for key, value in after.items() if before.get(key) != value},
+        )
+        _rules_changed()
+    return rule
+
+
+def redaction_rule_delete(*, actor, rule) -> None:
+    from .recorder import record
+
+    with transaction.atomic():
+        record(
+            "audit:redaction:update",
+            actor=actor,
+            resource_type="audit:redactionrule",
+            resource_id=rule.pk,
+            resource_display=str(rule),
+            metadata={"deleted": True},
+        )
+        rule.delete()
+        _rules_changed()
