@@ -67,7 +67,14 @@ def seal_pending(*, limit: int = 1000, checkpoint_every: int | None = None) -> i
     every = checkpoint_every or settings.AUDIT_CHECKPOINT_EVERY
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('nimbus.audit.seal:' || current_schema()))")
+            cursor.execute(
+                "SELECT current_schema(), pg_advisory_xact_lock(hashtext('nimbus.audit.seal:' || current_schema()))"
+            )
+            [(schema, _)] = cursor.fetchall()
+        if schema != connection.schema_name:
+            # A schema that does not exist falls through to public on the search path: never seal (and sign)
+            # public's events under another schema's name.
+            raise LookupError(f"Schema '{connection.schema_name}' does not exist; nothing sealed.")
         head = AuditEvent.objects.filter(seq__isnull=False).order_by("-seq").values_list("seq", "hash").first()
         seq, prev = head if head else (0, GENESIS)
         pending = list(AuditEvent.objects.filter(seq__isnull=True).order_by("id")[:limit])
