@@ -1,14 +1,15 @@
 """Sealing the audit chain of the current schema, and verifying it.
 
-``seal_pending`` runs off the request path (a command today; a Temporal
-schedule next): it takes the unsealed events in the order they were written
+``seal_pending`` runs off the request path (the ``audit.SealPending`` Temporal
+schedule, or the ``verify_chain`` command): it takes the unsealed events in the order they were written
 and links each to the one before. One sealer at a time per schema, by a
 PostgreSQL advisory lock held for its transaction; writers never take it.
 
 ``verify_chain`` walks the sealed events in chain order and names the first
 one that does not hold: a sequence gap (an event deleted), a link that does
 not point at the previous hash (events reordered or one inserted), or a hash
-that does not match the event's content (an event edited).
+that does not match the event's content (an event edited); and checks the
+signed checkpoints (``checkpoints.py``), which catch the tail cut off.
 """
 
 from __future__ import annotations
