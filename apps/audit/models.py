@@ -82,3 +82,20 @@ class RedactionRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.pattern}"
+
+
+class AuditCheckpoint(models.Model):
+    """The chain head at ``seq`` signed with the schema's key (``checkpoints.py``): catches deletion of the tail."""
+
+    id = models.BigAutoField(primary_key=True)
+    seq = models.BigIntegerField(unique=True)
+    hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    signature = models.CharField(max_length=64)  # HMAC-SHA256, hex
+    key_id = models.CharField(max_length=64)  # names the key derivation, so keys can rotate
+
+    class Meta:
+        ordering = ["-seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint at event {self.seq} ({self.key_id})"

@@ -1,14 +1,15 @@
 """Sealing the audit chain of the current schema, and verifying it.
 
-``seal_pending`` runs off the request path (a command today; a Temporal
-schedule next): it takes the unsealed events in the order they were written
+``seal_pending`` runs off the request path (the ``audit.SealPending`` Temporal
+schedule, or the ``verify_chain`` command): it takes the unsealed events in the order they were written
 and links each to the one before. One sealer at a time per schema, by a
 PostgreSQL advisory lock held for its transaction; writers never take it.
 
 ``verify_chain`` walks the sealed events in chain order and names the first
 one that does not hold: a sequence gap (an event deleted), a link that does
 not point at the previous hash (events reordered or one inserted), or a hash
-that does not match the event's content (an event edited).
+that does not match the event's content (an event edited); and checks the
+signed checkpoints (``checkpoints.py``), which catch the tail cut off.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import json
 from dataclasses import dataclass
 from datetime import UTC
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import AuditEvent
+from . import checkpoints
+from .models import AuditCheckpoint, AuditEvent
 
 GENESIS = "0" * 64
 CHAINED_FIELDS = (
@@ -56,21 +59,50 @@ def link(prev_hash: str, event: AuditEvent, seq: int) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + canonical(event, seq)).hexdigest()
 
 
-def seal_pending(*, limit: int = 1000) -> int:
-    """Seal up to ``limit`` unsealed events of the current schema; return how many."""
+def seal_pending(*, limit: int = 1000, checkpoint_every: int | None = None) -> int:
+    """Seal up to ``limit`` unsealed events of the current schema; return how many.
+
+    Every ``checkpoint_every`` events (``AUDIT_CHECKPOINT_EVERY`` by default), and at the last event sealed, a
+    signed checkpoint is stored, in the same transaction: a batch commits whole or not at all, so a sealer
+    that dies between batches leaves only unsealed events, which the next run seals after the head it finds.
+    """
+    every = checkpoint_every or settings.AUDIT_CHECKPOINT_EVERY
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('nimbus.audit.seal:' || current_schema()))")
+            cursor.execute(
+                "SELECT current_schema(), pg_advisory_xact_lock(hashtext('nimbus.audit.seal:' || current_schema()))"
+            )
+            [(schema, _)] = cursor.fetchall()
+        if schema != connection.schema_name:
+            # A schema that does not exist falls through to public on the search path: never seal (and sign)
+            # public's events under another schema's name.
+            raise LookupError(f"Schema '{connection.schema_name}' does not exist; nothing sealed.")
         head = AuditEvent.objects.filter(seq__isnull=False).order_by("-seq").values_list("seq", "hash").first()
         seq, prev = head if head else (0, GENESIS)
         pending = list(AuditEvent.objects.filter(seq__isnull=True).order_by("id")[:limit])
         now = timezone.now()
+        marks = []
         for event in pending:
             seq += 1
             event.seq, event.prev_hash, event.sealed_at = seq, prev, now
             event.hash = prev = link(prev, event, seq)
+            if seq % every == 0 or event is pending[-1]:
+                marks.append((seq, event.hash))
         AuditEvent.objects.bulk_update(pending, ["seq", "prev_hash", "hash", "sealed_at"], batch_size=500)
+        for mark in marks:
+            checkpoints.store(*mark)
     return len(pending)
+
+
+class Problem:
+    """What ``Verification.problem`` names."""
+
+    MISSING = "missing"  # a sequence gap: an event deleted from the middle
+    OUT_OF_ORDER = "out_of_order"  # a link that does not point at the previous event: reordered or inserted
+    EDITED = "edited"  # an event whose hash does not match its content
+    CHECKPOINT_FORGED = "checkpoint_forged"  # a checkpoint whose signature does not verify
+    CHECKPOINT_MISMATCH = "checkpoint_mismatch"  # the event at a checkpoint's seq has another hash
+    TRUNCATED = "truncated"  # events deleted from the end: a signed checkpoint is past the chain's last event
 
 
 @dataclass(frozen=True)
@@ -79,20 +111,96 @@ class Verification:
     checked: int
     first_bad_seq: int | None = None
     reason: str = ""
+    problem: str = ""
+    from_seq: int = 1  # where the walk started: 1, or the last checkpoint's event with ``from_checkpoint``
+    checkpoints: int = 0  # signed checkpoints verified
+
+    @property
+    def truncated(self) -> bool:
+        return self.problem == Problem.TRUNCATED
 
 
-def verify_chain() -> Verification:
-    """Check every sealed event of the current schema, in chain order; stop at the first that does not hold."""
-    expected, prev, checked = 1, GENESIS, 0
-    for event in AuditEvent.objects.filter(seq__isnull=False).order_by("seq").iterator(chunk_size=2000):
+def _truncated(checked: int, last_seq: int, checkpoint, start: int, verified: int) -> Verification:
+    return Verification(
+        False,
+        checked,
+        last_seq + 1,
+        f"the chain was truncated: it ends at event {last_seq} but a signed checkpoint names event "
+        f"{checkpoint.seq}, so events {last_seq + 1} to {checkpoint.seq} were deleted from its end",
+        Problem.TRUNCATED,
+        start,
+        verified,
+    )
+
+
+def _forged(checked: int, checkpoint, start: int, verified: int) -> Verification:
+    return Verification(
+        False,
+        checked,
+        checkpoint.seq,
+        f"the checkpoint at event {checkpoint.seq} does not carry a valid signature (forged or altered)",
+        Problem.CHECKPOINT_FORGED,
+        start,
+        verified,
+    )
+
+
+def verify_chain(*, from_checkpoint: bool = False) -> Verification:
+    """Check the sealed events of the current schema in chain order, and its signed checkpoints.
+
+    Stops at the first problem. Each checkpoint's signature must verify and the event at its ``seq`` must
+    carry its hash; a checkpoint past the chain's last event means the tail was deleted. With
+    ``from_checkpoint``, the walk starts at the latest checkpoint's event instead of event 1: what it
+    signed is trusted, only what came after is checked (the fast path for recent events).
+    """
+    schema = connection.schema_name
+    events = AuditEvent.objects.filter(seq__isnull=False).order_by("seq")
+    marks = AuditCheckpoint.objects.order_by("seq")
+    expected, prev, start = 1, GENESIS, 1
+    if from_checkpoint and (anchor := checkpoints.latest()) is not None:
+        if not checkpoints.is_authentic(anchor, schema):
+            return _forged(0, anchor, anchor.seq, 0)
+        at = AuditEvent.objects.filter(seq=anchor.seq).first()
+        if at is None:
+            last_seq = events.values_list("seq", flat=True).last() or 0
+            if last_seq < anchor.seq:
+                return _truncated(0, last_seq, anchor, anchor.seq, 0)
+            return Verification(False, 0, anchor.seq, f"event {anchor.seq} is missing", Problem.MISSING, anchor.seq, 0)
+        expected, prev, start = anchor.seq, at.prev_hash, anchor.seq
+        events, marks = events.filter(seq__gte=anchor.seq), marks.filter(seq__gte=anchor.seq)
+
+    pending_marks = marks.iterator(chunk_size=2000)
+    mark = next(pending_marks, None)
+    checked = verified = 0
+    for event in events.iterator(chunk_size=2000):
         if event.seq != expected:
-            return Verification(False, checked, expected, f"event {expected} is missing (the next one is {event.seq})")
+            reason = f"event {expected} is missing (the next one is {event.seq})"
+            return Verification(False, checked, expected, reason, Problem.MISSING, start, verified)
         if event.prev_hash != prev:
-            return Verification(False, checked, event.seq, f"event {event.seq} does not follow event {event.seq - 1}")
+            reason = f"event {event.seq} does not follow event {event.seq - 1}"
+            return Verification(False, checked, event.seq, reason, Problem.OUT_OF_ORDER, start, verified)
         if link(prev, event, event.seq) != event.hash:
-            return Verification(False, checked, event.seq, f"event {event.seq} was changed after it was sealed")
+            reason = f"event {event.seq} was changed after it was sealed"
+            return Verification(False, checked, event.seq, reason, Problem.EDITED, start, verified)
+        while mark is not None and mark.seq <= event.seq:
+            if not checkpoints.is_authentic(mark, schema):
+                return _forged(checked, mark, start, verified)
+            if mark.seq < event.seq or mark.hash != event.hash:
+                reason = f"event {mark.seq} does not match the signed checkpoint at that event"
+                return Verification(False, checked, mark.seq, reason, Problem.CHECKPOINT_MISMATCH, start, verified)
+            verified += 1
+            mark = next(pending_marks, None)
         prev, expected, checked = event.hash, expected + 1, checked + 1
-    return Verification(True, checked)
+
+    # Checkpoints past the last event: forged ones, or proof that the tail was deleted.
+    beyond = None
+    while mark is not None:
+        if not checkpoints.is_authentic(mark, schema):
+            return _forged(checked, mark, start, verified)
+        beyond, mark = mark, next(pending_marks, None)
+    if beyond is not None:
+        return _truncated(checked, expected - 1, beyond, start, verified)
+    return Verification(True, checked, from_seq=start, checkpoints=verified)
 
 
 # --- Tenant redaction rules ---------------------------------------------------------------------

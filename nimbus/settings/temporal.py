@@ -7,3 +7,7 @@ TEMPORAL_NAMESPACE = env.str("TEMPORAL_NAMESPACE", default="default")
 TEMPORAL_TASK_QUEUE = env.str("TEMPORAL_TASK_QUEUE", default="nimbus")
 # How often the per-tenant heartbeat schedule fires.
 TEMPORAL_HEARTBEAT_INTERVAL_SECONDS = read_int("NIMBUS_HEARTBEAT_INTERVAL_SECONDS", 60, minimum=5)
+# Audit: how often the schedule seals every schema's pending audit events, and how many sealed events may
+# pass between two signed checkpoints (each seal run that seals anything also ends with one).
+AUDIT_SEAL_INTERVAL_SECONDS = read_int("NIMBUS_AUDIT_SEAL_SECONDS", 5, minimum=1)
+AUDIT_CHECKPOINT_EVERY = read_int("NIMBUS_AUDIT_CHECKPOINT_EVERY", 1000, minimum=1)

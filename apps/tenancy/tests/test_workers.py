@@ -81,7 +81,8 @@ def test_heartbeat_schedule_records_last_seen_for_active_tenants_only(acme, glob
     before = _beats()
 
     async def body(client):
-        [schedule_id] = await temporal.ensure_schedules(client)
+        ids = await temporal.ensure_schedules(client)  # every app's schedules; the heartbeat is one of them
+        schedule_id = next(schedule_id for schedule_id in ids if schedule_id.endswith(".tenant-heartbeat"))
         handle = client.get_schedule_handle(schedule_id)
         try:
             await temporal.ensure_schedules(client)  # a second deploy updates in place
@@ -95,7 +96,8 @@ def test_heartbeat_schedule_records_last_seen_for_active_tenants_only(acme, glob
             run = client.get_workflow_handle(action.workflow_id, run_id=action.first_execution_run_id)
             return schedule_id, await run.result()
         finally:
-            await handle.delete()
+            for each in ids:
+                await client.get_schedule_handle(each).delete()
 
     schedule_id, reached = asyncio.run(_with_worker(body))
     after = _beats()

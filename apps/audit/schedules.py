@@ -1,0 +1,34 @@
+"""Temporal Schedules owned by the audit app: sealing the audit chains off the request path."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from temporalio.client import (
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
+
+from .workflows import SealPendingWorkflow
+
+
+def seal_schedule() -> tuple[str, Schedule]:
+    queue = settings.TEMPORAL_TASK_QUEUE
+    schedule_id = f"{queue}.audit-seal"
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(SealPendingWorkflow.run, id=schedule_id, task_queue=queue),
+        spec=ScheduleSpec(
+            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.AUDIT_SEAL_INTERVAL_SECONDS))]
+        ),
+        # A run still sealing when the next is due: skip the next (the running one reaches the same events).
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    return schedule_id, schedule
+
+
+SCHEDULES = [seal_schedule]
