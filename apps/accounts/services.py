@@ -554,10 +554,21 @@ def account_policy_update(*, actor: User, **fields) -> AccountPolicy:
     with transaction.atomic():
         AccountPolicy.objects.get_or_create(pk=AccountPolicy.SINGLETON_ID)
         policy = AccountPolicy.objects.select_for_update().get(pk=AccountPolicy.SINGLETON_ID)
+        before = {name: getattr(policy, name) for name in fields}
         for name, value in fields.items():
             setattr(policy, name, value)
         policy.full_clean()  # field types, bounds and AccountPolicy.clean, with the model's messages
         policy.save()
+        record(
+            "accounts:policy:update",
+            actor=actor,
+            resource_type="accounts:policy",
+            resource_id=policy.pk,
+            resource_display="Account policy",
+            changes={
+                name: [before[name], getattr(policy, name)] for name in fields if before[name] != getattr(policy, name)
+            },
+        )
         # Forget the cached copy now and again once committed, so no reader re-caches the old row meanwhile.
         cache.delete(POLICY_CACHE_KEY)
         transaction.on_commit(lambda: cache.delete(POLICY_CACHE_KEY))

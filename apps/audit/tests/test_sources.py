@@ -282,3 +282,11 @@ def test_an_email_that_cannot_be_sent_leaves_no_event(acme, boss, carol, monkeyp
     assert not events(acme, "accounts:user:reset_password", resource_id=str(carol.pk))
     assert not events(acme, "accounts:user:invite", resource_display="fay@acme.test")
     assert not events(acme, "accounts:user:create", resource_display="fay@acme.test")
+
+
+def test_an_account_policy_change_is_recorded_with_before_and_after(acme, boss):
+    with schema_context(acme.schema_name):
+        services.account_policy_update(actor=boss, min_password_length=16)
+    [event] = events(acme, "accounts:policy:update", actor_id=boss.pk)
+    # Built-in redaction hides values under names with "password" or "session" in them, these settings too.
+    assert event.changes == {"min_password_length": "[redacted]"}
