@@ -13,7 +13,8 @@ class AccountsConfig(AppConfig):
         from apps.core.authorization import can
         from apps.tenancy.provisioning import register_seeder
 
-        from . import signals  # noqa: F401 - connects the session record receivers
+        # Connect the receivers: session records, and audit events of sign-ins, sign-outs, failures and lockouts.
+        from . import audit, signals  # noqa: F401
         from .services import seed_first_admin
 
         register_seeder("accounts.first_admin", seed_first_admin)

@@ -37,6 +37,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from apps.audit.recorder import record
 from apps.tenancy.context import provider_context
 from apps.tenancy.models import DelegatedAccess, Tenant, TenantStatus
 from apps.tenancy.selectors import primary_domain_of, tenant_by_schema
@@ -163,6 +164,15 @@ def delegation_redeem(*, token: str, tenant: Tenant) -> User:
             home_schema=ticket.home_schema,
             home_user_id=home_user.pk,
             defaults={"home_email": home_user.email, "last_opened_at": timezone.now()},
+        )
+        # The delegate is the actor, so the recorder names its home account in on_behalf_of.
+        record(
+            "accounts:delegation:open",
+            actor=delegate,
+            resource_type="tenancy:tenant",
+            resource_id=tenant.pk,
+            resource_display=tenant.name,
+            metadata={"home_schema": ticket.home_schema, "home_user_id": home_user.pk},
         )
     logger.info(
         "delegated access opened",

@@ -30,6 +30,9 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from apps.audit.recorder import record
+
+from .audit import USER_RESOURCE, record_user_event
 from .jwt import RefreshToken, token_digest
 from .models import AccountPolicy, ApiToken, User, UserSession
 from .permissions import require
@@ -205,9 +208,16 @@ def user_admin_update(
                         "make someone else an administrator first."
                     }
                 )
+            before = {field: getattr(user, field) for field in changes}
             for field, value in changes.items():
                 setattr(user, field, value)
             user.save(update_fields=list(changes))
+            record_user_event(
+                "accounts:user:update",
+                actor=actor,
+                user=user,
+                changes={field: [before[field], value] for field, value in changes.items()},
+            )
     except IntegrityError:
         # Another request took the address between the check and the write.
         user.refresh_from_db()
@@ -227,10 +237,17 @@ def user_disable(*, actor: User, user: User) -> User:
             raise ValidationError(
                 f"{user.email} is the last active tenant administrator; make someone else an administrator first."
             )
+        was_active = user.is_active
         if user.is_active:
             user.is_active = False
             user.save(update_fields=["is_active"])
         user_credentials_revoke(user=user)
+        record_user_event(
+            "accounts:user:disable",
+            actor=actor,
+            user=user,
+            changes={"is_active": [True, False]} if was_active else None,
+        )
     return user
 
 
@@ -240,9 +257,18 @@ def user_enable(*, actor: User, user: User) -> User:
     _refuse_delegated(user, "be enabled")
     if user.is_tenant_admin or user.is_superuser:
         _require_admin_flag_holder(actor, "enable an administrator")
-    if not user.is_active:
-        user.is_active = True
-        user.save(update_fields=["is_active"])
+    with transaction.atomic():
+        was_active = user.is_active
+        if not user.is_active:
+            user.is_active = True
+            user.save(update_fields=["is_active"])
+        # Checked by accounts:user:disable, which covers both directions; recorded under its own name.
+        record_user_event(
+            "accounts:user:enable",
+            actor=actor,
+            user=user,
+            changes=None if was_active else {"is_active": [False, True]},
+        )
     return user
 
 
@@ -253,11 +279,14 @@ def user_send_password_reset(*, actor: User, user: User, base_url: str) -> None:
     if not user.is_active:
         raise ValidationError(f"{user.email} is disabled; enable the account before sending a password reset.")
     link = _link(base_url, "accounts:password-reset-confirm", user, password_reset_token.make_token(user))
-    _send_account_email(
-        user=user,
-        template="password_reset_by_admin",
-        context={"link": link, "domain": urlsplit(base_url).netloc, "actor": actor},
-    )
+    # The event rolls back if the email cannot be sent (the link itself is never recorded).
+    with transaction.atomic():
+        record_user_event("accounts:user:reset_password", actor=actor, user=user)
+        _send_account_email(
+            user=user,
+            template="password_reset_by_admin",
+            context={"link": link, "domain": urlsplit(base_url).netloc, "actor": actor},
+        )
 
 
 def user_invitation_send(*, actor: User, user: User, base_url: str) -> None:
@@ -272,16 +301,19 @@ def user_invitation_send(*, actor: User, user: User, base_url: str) -> None:
     if user.last_login is not None:
         raise ValidationError(f"{user.email} has already signed in; send a password reset instead of an invitation.")
     link = _link(base_url, "accounts:invitation", user, invitation_token.make_token(user))
-    _send_account_email(
-        user=user,
-        template="invitation",
-        context={
-            "link": link,
-            "domain": urlsplit(base_url).netloc,
-            "actor": actor,
-            "days": settings.NIMBUS_INVITATION_DAYS,
-        },
-    )
+    # Checked by accounts:user:create; recorded under its own name, and rolled back if the email cannot be sent.
+    with transaction.atomic():
+        record_user_event("accounts:user:invite", actor=actor, user=user)
+        _send_account_email(
+            user=user,
+            template="invitation",
+            context={
+                "link": link,
+                "domain": urlsplit(base_url).netloc,
+                "actor": actor,
+                "days": settings.NIMBUS_INVITATION_DAYS,
+            },
+        )
 
 
 def user_admin_create(
@@ -291,7 +323,24 @@ def user_admin_create(
     require(actor, "accounts:user:create")
     if is_tenant_admin:
         _require_admin_flag_holder(actor)
-    return user_create(email=email, password=password, display_name=display_name, is_tenant_admin=is_tenant_admin)
+    with transaction.atomic():
+        user = user_create(email=email, password=password, display_name=display_name, is_tenant_admin=is_tenant_admin)
+        _record_created(actor, user, invited=False)
+    return user
+
+
+def _record_created(actor: User, user: User, *, invited: bool) -> None:
+    record_user_event(
+        "accounts:user:create",
+        actor=actor,
+        user=user,
+        changes={
+            "email": [None, user.email],
+            "display_name": [None, user.display_name],
+            "is_tenant_admin": [None, user.is_tenant_admin],
+        },
+        metadata={"invited": invited, "password_set": user.has_usable_password()},
+    )
 
 
 def user_invite(
@@ -317,6 +366,7 @@ def user_invite(
     # One transaction: if the email cannot be sent, the account is not created either.
     with transaction.atomic():
         user = user_create(email=email, password=None, display_name=display_name or "", is_tenant_admin=is_tenant_admin)
+        _record_created(actor, user, invited=True)
         user_invitation_send(actor=actor, user=user, base_url=base_url)
     return user, True
 
@@ -347,16 +397,34 @@ def api_token_create(*, user: User, name: str, expires_in_days: int | None = Non
         raise ValidationError({"expires_in_days": f"A token expires after 1 to {MAX_TOKEN_DAYS} days, or never."})
     prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
-    token = ApiToken.objects.create(user=user, name=name, prefix=prefix, digest=_digest(secret), expires_at=expires_at)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, name=name, prefix=prefix, digest=_digest(secret), expires_at=expires_at
+        )
+        _record_token("accounts:token:create", token, actor=user)
     return token, f"{TOKEN_PREFIX}{prefix}_{secret}"
+
+
+def _record_token(action: str, token: ApiToken, *, actor: User) -> None:
+    # The prefix only: it names the token in lists and is useless without the secret.
+    record(
+        action,
+        actor=actor,
+        resource_type="accounts:api_token",
+        resource_id=token.pk,
+        resource_display=f"{token.name} ({TOKEN_PREFIX}{token.prefix}…)",
+        metadata={"expires_at": token.expires_at.isoformat() if token.expires_at else None},
+    )
 
 
 def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
     if token.user_id != actor.pk:
         raise ValidationError("You can only revoke your own tokens.")
     if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+        with transaction.atomic():
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            _record_token("accounts:token:revoke", token, actor=actor)
     return token
 
 
@@ -450,7 +518,10 @@ def user_unlock(*, user: User) -> int:
 def user_admin_unlock(*, actor: User, user: User) -> int:
     """An administrator lifts the lockout of one account of this tenant; return how many records went."""
     require(actor, "accounts:user:unlock", user)
-    return user_unlock(user=user)
+    with transaction.atomic():
+        cleared = user_unlock(user=user)
+        record_user_event("accounts:user:unlock", actor=actor, user=user, metadata={"records_cleared": cleared})
+    return cleared
 
 
 def ip_unlock(*, ip_address: str) -> int:
@@ -483,10 +554,21 @@ def account_policy_update(*, actor: User, **fields) -> AccountPolicy:
     with transaction.atomic():
         AccountPolicy.objects.get_or_create(pk=AccountPolicy.SINGLETON_ID)
         policy = AccountPolicy.objects.select_for_update().get(pk=AccountPolicy.SINGLETON_ID)
+        before = {name: getattr(policy, name) for name in fields}
         for name, value in fields.items():
             setattr(policy, name, value)
         policy.full_clean()  # field types, bounds and AccountPolicy.clean, with the model's messages
         policy.save()
+        record(
+            "accounts:policy:update",
+            actor=actor,
+            resource_type="accounts:policy",
+            resource_id=policy.pk,
+            resource_display="Account policy",
+            changes={
+                name: [before[name], getattr(policy, name)] for name in fields if before[name] != getattr(policy, name)
+            },
+        )
         # Forget the cached copy now and again once committed, so no reader re-caches the old row meanwhile.
         cache.delete(POLICY_CACHE_KEY)
         transaction.on_commit(lambda: cache.delete(POLICY_CACHE_KEY))
@@ -498,7 +580,7 @@ def account_policy_update(*, actor: User, **fields) -> AccountPolicy:
 JWT_REFUSED = "The refresh token is invalid, expired or revoked; sign in again."
 
 
-def jwt_pair_issue(*, user: User) -> tuple[str, str]:
+def jwt_pair_issue(*, user: User, audit_action: str | None = "accounts:jwt:obtain") -> tuple[str, str]:
     """A new (access, refresh) pair for ``user``, bound to the current schema; the refresh token is recorded.
 
     ``user`` is the instance that just proved its credentials: if the account
@@ -524,6 +606,10 @@ def jwt_pair_issue(*, user: User) -> tuple[str, str]:
             created_at=refresh.current_time,
             expires_at=datetime_from_epoch(refresh["exp"]),
         )
+        if audit_action:
+            record(
+                audit_action, actor=user, resource_type=USER_RESOURCE, resource_id=user.pk, resource_display=user.email
+            )
     return str(refresh.access_token), encoded
 
 
@@ -566,11 +652,19 @@ def jwt_refresh(*, raw: str) -> tuple[str, str]:
     refresh, user_id = _decode_refresh(raw)
     with transaction.atomic():
         user = _spend_refresh(refresh, user_id)
-        return jwt_pair_issue(user=user)
+        # A rotation, not a sign-in: the HTTP request's own event is enough.
+        return jwt_pair_issue(user=user, audit_action=None)
 
 
 def jwt_refresh_revoke(*, raw: str) -> None:
     """Blacklist a refresh token (a client signing out). Access tokens already issued expire within minutes."""
     refresh, user_id = _decode_refresh(raw)
     with transaction.atomic():
-        _spend_refresh(refresh, user_id)
+        user = _spend_refresh(refresh, user_id)
+        record(
+            "accounts:jwt:revoke",
+            actor=user,
+            resource_type=USER_RESOURCE,
+            resource_id=user.pk,
+            resource_display=user.email,
+        )

@@ -18,11 +18,35 @@ from dataclasses import dataclass
 import regex
 
 REDACTED = "[redacted]"
-SECRET_KEY_NAMES = re.compile(
-    r"(pass(word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|^key$|_key$|authorization|cookie|session|"
-    r"credential|signature|otp|pin$)",
-    re.IGNORECASE,
+# A key names a secret when its last word (after _ - . or a space; digits dropped) ends with one of these, or
+# it is one of the header names: "password", "new_password1", "client_secret", "accessToken", "api_key",
+# "csrfmiddlewaretoken" do; "min_password_length" or "session_idle_minutes" (settings about secrets) do not.
+SECRET_WORDS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "key",
+    "credential",
+    "credentials",
+    "signature",
+    "otp",
+    "pin",
+    "sessionid",
 )
+SECRET_KEY_NAMES_EXACT = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+_WORD_BREAK = re.compile(r"[_\-.\s]+")
+
+
+def names_a_secret(key: str) -> bool:
+    lowered = key.strip().lower()
+    if lowered in SECRET_KEY_NAMES_EXACT:
+        return True
+    last = _WORD_BREAK.split(lowered)[-1].rstrip("0123456789")
+    return any(last.endswith(word) for word in SECRET_WORDS)
+
+
 # 13 to 19 digits, optionally grouped by spaces or dashes: what a payment card number looks like.
 CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 MAX_DEPTH = 20
@@ -101,7 +125,7 @@ def compile_rules(rows) -> TenantRules:
 
 
 def _secret_key(key: str, rules: TenantRules) -> bool:
-    if SECRET_KEY_NAMES.search(key):
+    if names_a_secret(key):
         return True
     for pattern in rules.fields:
         try:

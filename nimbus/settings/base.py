@@ -53,6 +53,8 @@ MIDDLEWARE = [
     "django_guid.middleware.guid_middleware",
     "apps.tenancy.middleware.TenantMiddleware",
     "apps.access.middleware.AccessVersionSnapshotMiddleware",
+    # Outside sessions and authentication, it reads request.user only after the view ran (see its docstring).
+    "apps.audit.middleware.AuditRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
