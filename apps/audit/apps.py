@@ -7,3 +7,8 @@ class AuditConfig(AppConfig):
     name = "apps.audit"
     label = "audit"
     verbose_name = "Audit"
+
+    def ready(self) -> None:
+        from . import model_changes
+
+        model_changes.connect()

@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
 from .models import Outcome
-from .recorder import record
+from .recorder import bound_request, record
 from .redaction import REDACTED, names_a_secret
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,8 @@ class AuditRequestMiddleware:
         schema_name = connection.schema_name
         started = time.monotonic()
         try:
-            response = self.get_response(request)
+            with bound_request(request):
+                response = self.get_response(request)
         except Exception:
             self._record(request, method, None, started, schema_name)
             raise

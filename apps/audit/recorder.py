@@ -8,11 +8,28 @@ sealed later, off the request path (``services.seal_pending``).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.core.cache import cache
 from django.utils import timezone
 
 from .models import AuditEvent, Outcome, RedactionRule
 from .redaction import compile_rules, redact
+
+# The request being answered (bound by AuditRequestMiddleware): events a service records during it carry its
+# actor, address, user agent and request id without every service taking the request as an argument.
+_current_request: ContextVar = ContextVar("audit_current_request", default=None)
+
+
+@contextmanager
+def bound_request(request):
+    token = _current_request.set(request)
+    try:
+        yield
+    finally:
+        _current_request.reset(token)
+
 
 # The schema's enabled tenant rules, as (kind, pattern) pairs; the key is per schema (django-tenants' key function).
 RULES_CACHE_KEY = "audit:redaction-rules"
@@ -75,6 +92,8 @@ def record(
     """Record that ``actor`` did ``action`` (a permission name or an event name like ``accounts:session:login``)."""
     if outcome not in Outcome.values:
         raise ValueError(f"Unknown outcome '{outcome}'.")
+    if request is None:
+        request = _current_request.get()
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
     rules = tenant_rules()

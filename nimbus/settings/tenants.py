@@ -17,6 +17,7 @@ SHARED_APPS = [
     "apps.accounts",
     "apps.access",
     "apps.audit",
+    "auditlog",
     "guardian",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -41,6 +42,8 @@ TENANT_APPS = [
     "apps.access",
     # Each tenant's audit stream lives in its schema; the provider's in public.
     "apps.audit",
+    # Model-change history (django-auditlog), fed into the schema's own audit stream.
+    "auditlog",
     # Object grants belong to the schema whose users and objects they name.
     "guardian",
     "django.contrib.sessions",

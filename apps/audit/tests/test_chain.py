@@ -10,18 +10,7 @@ from apps.audit.models import AuditEvent
 from apps.audit.redaction import REDACTED, redact
 from apps.audit.services import seal_pending, verify_chain
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_streams(acme, globex):
-    """Browser tests sign in through a live server, which commits their events: start from empty streams.
-
-    The deletions roll back with the test.
-    """
-    for tenant in (acme, globex):
-        with schema_context(tenant.schema_name):
-            AuditEvent.objects.all().delete()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_streams")]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from apps.audit import checkpoints, recorder
 from apps.audit.models import AuditCheckpoint, AuditEvent
 from apps.audit.services import Problem, seal_pending, verify_chain
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_streams")]
 
 
 @pytest.fixture

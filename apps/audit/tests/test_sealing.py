@@ -172,7 +172,7 @@ def test_a_second_run_finds_nothing_to_seal(restore_committed_audit, acme_dev):
 
 
 @pytest.fixture
-def in_acme(acme):
+def in_acme(acme, empty_streams):
     with schema_context(acme.schema_name):
         yield acme
 
