@@ -61,4 +61,35 @@ def seal_schemas(schema_names: list[str]) -> dict:
     return _seal_all(schema_names)
 
 
-ACTIVITIES = [seal_provider, seal_schemas]
+def _archive_all(schema_names: list[str]) -> dict:
+    """Archive each schema's old sealed events (``archives.archive_run``); a failure leaves that schema untouched."""
+    from .archives import archive_run
+
+    archived, failed = 0, []
+    close_old_connections()
+    try:
+        for schema_name in schema_names:
+            try:
+                with schema_context(schema_name):
+                    archived += archive_run().events
+            except Exception:
+                logger.exception("audit archiving failed", extra={"schema": schema_name})
+                failed.append(schema_name)
+            if activity.in_activity():
+                activity.heartbeat(schema_name)
+    finally:
+        close_old_connections()
+    return {"archived": archived, "failed": failed}
+
+
+@activity.defn(name="audit.archive_provider")
+def archive_provider() -> dict:
+    return _archive_all([get_public_schema_name()])
+
+
+@activity.defn(name="audit.archive_schemas")
+def archive_schemas(schema_names: list[str]) -> dict:
+    return _archive_all(schema_names)
+
+
+ACTIVITIES = [seal_provider, seal_schemas, archive_provider, archive_schemas]

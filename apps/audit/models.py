@@ -9,6 +9,8 @@ later edit, deletion, insertion or reordering breaks a link that
 ``services.verify_chain`` names.
 """
 
+from __future__ import annotations
+
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
@@ -99,3 +101,59 @@ class AuditCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint at event {self.seq} ({self.key_id})"
+
+
+class RetentionPolicy(models.Model):
+    """How long this schema keeps its audit events: ``days_hot`` in the table, then ``days_archived`` in archives.
+
+    One row per schema (``current()``). ``days_archived`` 0 keeps archives forever.
+    """
+
+    days_hot = models.PositiveIntegerField(default=90)
+    days_archived = models.PositiveIntegerField(default=365)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "retention policies"
+
+    def __str__(self) -> str:
+        kept = f"{self.days_archived} days" if self.days_archived else "forever"
+        return f"{self.days_hot} days in the table, then archived for {kept}"
+
+    @classmethod
+    def current(cls) -> RetentionPolicy:
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy
+
+
+class AuditArchive(models.Model):
+    """A chunk of sealed events moved out of the table (``archives.py``): a compressed JSON Lines file and its
+    manifest in archive storage, and here what is needed to check them and to carry the chain on after them."""
+
+    id = models.BigAutoField(primary_key=True)
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField(unique=True)
+    first_prev_hash = models.CharField(max_length=64)  # the hash of the event before the chunk (GENESIS at seq 1)
+    last_hash = models.CharField(max_length=64)
+    first_occurred_at = models.DateTimeField()
+    last_occurred_at = models.DateTimeField()
+    event_count = models.PositiveIntegerField()
+    # The latest signed checkpoint inside the chunk, when there is one.
+    checkpoint_seq = models.BigIntegerField(null=True, blank=True)
+    checkpoint_hash = models.CharField(max_length=64, blank=True)
+    checkpoint_signature = models.CharField(max_length=64, blank=True)
+    checkpoint_key_id = models.CharField(max_length=64, blank=True)
+    object_key = models.CharField(max_length=300)  # the .jsonl.gz in archive storage
+    manifest_key = models.CharField(max_length=300)
+    sha256 = models.CharField(max_length=64)  # of the compressed file
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+    # When retention removed the files; the row stays, as the anchor the table's chain continues from.
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seq"]
+
+    def __str__(self) -> str:
+        return f"audit archive of events {self.first_seq} to {self.last_seq}"

@@ -1,4 +1,4 @@
-"""Temporal Schedules owned by the audit app: sealing the audit chains off the request path."""
+"""Temporal Schedules owned by the audit app: sealing the audit chains off the request path, and archiving."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from temporalio.client import (
     ScheduleSpec,
 )
 
-from .workflows import SealPendingWorkflow
+from .workflows import ArchiveEventsWorkflow, SealPendingWorkflow
 
 
 def seal_schedule() -> tuple[str, Schedule]:
@@ -31,4 +31,17 @@ def seal_schedule() -> tuple[str, Schedule]:
     return schedule_id, schedule
 
 
-SCHEDULES = [seal_schedule]
+def archive_schedule() -> tuple[str, Schedule]:
+    queue = settings.TEMPORAL_TASK_QUEUE
+    schedule_id = f"{queue}.audit-archive"
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(ArchiveEventsWorkflow.run, id=schedule_id, task_queue=queue),
+        spec=ScheduleSpec(
+            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.AUDIT_ARCHIVE_INTERVAL_SECONDS))]
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    return schedule_id, schedule
+
+
+SCHEDULES = [seal_schedule, archive_schedule]

@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import checkpoints
-from .models import AuditCheckpoint, AuditEvent
+from .models import AuditArchive, AuditCheckpoint, AuditEvent
 
 GENESIS = "0" * 64
 CHAINED_FIELDS = (
@@ -152,12 +152,21 @@ def verify_chain(*, from_checkpoint: bool = False) -> Verification:
     carry its hash; a checkpoint past the chain's last event means the tail was deleted. With
     ``from_checkpoint``, the walk starts at the latest checkpoint's event instead of event 1: what it
     signed is trusted, only what came after is checked (the fast path for recent events).
+
+    Events moved to archives are not in the table: the walk then starts after the last archive, from its
+    ``last_hash`` (``verify_archive`` checks the archives themselves).
     """
     schema = connection.schema_name
     events = AuditEvent.objects.filter(seq__isnull=False).order_by("seq")
     marks = AuditCheckpoint.objects.order_by("seq")
     expected, prev, start = 1, GENESIS, 1
-    if from_checkpoint and (anchor := checkpoints.latest()) is not None:
+    # Events moved to archives (``archives.py``): the table's chain carries on from the last archive's hash.
+    base = AuditArchive.objects.order_by("-last_seq").values_list("last_seq", "last_hash").first()
+    if base is not None:
+        expected, prev, start = base[0] + 1, base[1], base[0] + 1
+        events, marks = events.filter(seq__gt=base[0]), marks.filter(seq__gt=base[0])
+    anchor = checkpoints.latest() if from_checkpoint else None
+    if anchor is not None and (base is None or anchor.seq > base[0]):
         if not checkpoints.is_authentic(anchor, schema):
             return _forged(0, anchor, anchor.seq, 0)
         at = AuditEvent.objects.filter(seq=anchor.seq).first()

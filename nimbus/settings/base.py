@@ -25,6 +25,10 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 NIMBUS_BASE_DOMAIN = read_hostname("NIMBUS_BASE_DOMAIN", "localhost")
 NIMBUS_PORT = read_int("NIMBUS_PORT", 8000, minimum=1, maximum=65535)
 NIMBUS_DATA_DIR = Path(env.str("NIMBUS_DATA_DIR", default=str(BASE_DIR / ".nimbus"))).resolve()
+# Audit archives (compressed chunks of old sealed events and their manifests), one folder per schema.
+NIMBUS_AUDIT_ARCHIVE_DIR = Path(
+    env.str("NIMBUS_AUDIT_ARCHIVE_DIR", default=str(NIMBUS_DATA_DIR / "audit-archives"))
+).resolve()
 
 # The provider answers on the base domain, each tenant on a subdomain of it.
 ALLOWED_HOSTS = [NIMBUS_BASE_DOMAIN, f".{NIMBUS_BASE_DOMAIN}", *env.list("NIMBUS_EXTRA_ALLOWED_HOSTS", default=[])]

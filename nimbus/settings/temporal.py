@@ -11,3 +11,5 @@ TEMPORAL_HEARTBEAT_INTERVAL_SECONDS = read_int("NIMBUS_HEARTBEAT_INTERVAL_SECOND
 # pass between two signed checkpoints (each seal run that seals anything also ends with one).
 AUDIT_SEAL_INTERVAL_SECONDS = read_int("NIMBUS_AUDIT_SEAL_SECONDS", 5, minimum=1)
 AUDIT_CHECKPOINT_EVERY = read_int("NIMBUS_AUDIT_CHECKPOINT_EVERY", 1000, minimum=1)
+# Audit archives: how often the schedule moves every schema's old sealed events to archives (default daily).
+AUDIT_ARCHIVE_INTERVAL_SECONDS = read_int("NIMBUS_AUDIT_ARCHIVE_SECONDS", 86400, minimum=60)

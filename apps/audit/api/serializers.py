@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from apps.audit.models import AuditEvent
+from apps.audit.models import AuditArchive, AuditEvent
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -43,3 +43,39 @@ class VerificationSerializer(serializers.Serializer):
     first_bad_seq = serializers.IntegerField(allow_null=True)
     reason = serializers.CharField(allow_blank=True)
     unsealed = serializers.IntegerField(help_text="Events written but not sealed yet (sealing runs every few seconds).")
+
+
+class RetentionSerializer(serializers.Serializer):
+    days_hot = serializers.IntegerField(help_text="Days sealed events stay in the table before they are archived.")
+    days_archived = serializers.IntegerField(help_text="Days archives are kept; 0 keeps them forever.")
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class AuditArchiveSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditArchive
+        fields = [
+            "id",
+            "first_seq",
+            "last_seq",
+            "first_prev_hash",
+            "last_hash",
+            "first_occurred_at",
+            "last_occurred_at",
+            "event_count",
+            "checkpoint_seq",
+            "checkpoint_hash",
+            "sha256",
+            "size",
+            "created_at",
+            "verified_at",
+            "purged_at",
+        ]
+        read_only_fields = fields
+
+
+class ArchiveVerificationSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    checked = serializers.IntegerField()
+    first_bad_seq = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField(allow_blank=True)

@@ -1,12 +1,23 @@
 """Audit API, mounted at /api/v1/audit/ on every host (each schema has its own stream; the provider's in public)."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import AuditEventViewSet
+from .views import AuditArchiveViewSet, AuditEventViewSet, RetentionViewSet
 
 app_name = "audit-api"
 
 router = SimpleRouter()
 router.register("events", AuditEventViewSet, basename="event")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path("retention/", RetentionViewSet.as_view({"get": "show", "put": "change"}), name="retention"),
+    path("archives/", AuditArchiveViewSet.as_view({"get": "index"}), name="archive-list"),
+    path("archives/<int:archive_id>/verify/", AuditArchiveViewSet.as_view({"post": "check"}), name="archive-verify"),
+    path(
+        "archives/<int:archive_id>/download/",
+        AuditArchiveViewSet.as_view({"get": "download"}),
+        name="archive-download",
+    ),
+]

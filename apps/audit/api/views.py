@@ -1,23 +1,38 @@
-"""The audit API (/api/v1/audit/): this schema's events, newest first, and a check of the chain.
+"""The audit API (/api/v1/audit/): this schema's events, newest first, a check of the chain, retention, archives.
 
 Events are an append-only stream, so pages are cursors (keyset on the id),
 not numbers: a page stays right while new events arrive.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import FileResponse
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from apps.audit.models import AuditEvent
+from apps.audit.archives import retention_update, verify_archive
+from apps.audit.models import AuditArchive, AuditEvent, RetentionPolicy
+from apps.audit.recorder import record
 from apps.audit.services import verify_chain
+from apps.audit.storage import StorageError, get_storage
 from apps.core.api.permissions import ActionPermission, AuthorizedFilter
 from apps.core.api.schema import problem_responses
 
 from .filtersets import AuditEventFilterSet
-from .serializers import AuditEventSerializer, VerificationSerializer
+from .serializers import (
+    ArchiveVerificationSerializer,
+    AuditArchiveSerializer,
+    AuditEventSerializer,
+    RetentionSerializer,
+    VerificationSerializer,
+)
+
+ERRORS = problem_responses(401, 403)
 
 
 class NewestFirst(CursorPagination):
@@ -69,3 +84,101 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                 "unsealed": unsealed,
             }
         )
+
+
+# --- Retention and archives ---------------------------------------------------------------------
+
+
+def _service_errors(error: DjangoValidationError):
+    if hasattr(error, "error_dict"):
+        return exceptions.ValidationError(error.message_dict)
+    return exceptions.ValidationError({"detail": " ".join(error.messages)})
+
+
+class RetentionViewSet(viewsets.GenericViewSet):
+    """How long this schema keeps its audit events (``GET`` / ``PUT /api/v1/audit/retention/``)."""
+
+    serializer_class = RetentionSerializer
+    permission_classes = [ActionPermission]
+    action_permissions = {"show": "audit:retention:view", "change": "audit:retention:update"}
+
+    @extend_schema(summary="How long audit events are kept", responses={200: RetentionSerializer, **ERRORS})
+    def show(self, request):
+        return Response(RetentionSerializer(RetentionPolicy.current()).data)
+
+    @extend_schema(
+        summary="Change how long audit events are kept",
+        description="`days_hot` 1 to 3650: days sealed events stay in the table before archiving. "
+        "`days_archived` 0 to 3650: days archives are kept (0: forever).",
+        request=RetentionSerializer,
+        responses={200: RetentionSerializer, **problem_responses(400, 401, 403)},
+    )
+    def change(self, request):
+        data = RetentionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            policy = retention_update(actor=request.user, **data.validated_data)
+        except DjangoValidationError as error:
+            raise _service_errors(error) from None
+        return Response(RetentionSerializer(policy).data)
+
+
+class AuditArchiveViewSet(viewsets.GenericViewSet):
+    """This schema's audit archives: list, verify one, download one's events (``.jsonl.gz``)."""
+
+    serializer_class = AuditArchiveSerializer
+    permission_classes = [ActionPermission]
+    # Decided on the whole tenant: archives are not registry resources, so nobody gets a partial list.
+    action_permissions = {"index": "audit:event:view", "check": "audit:chain:verify", "download": "audit:event:export"}
+
+    def _archive(self, archive_id) -> AuditArchive:
+        archive = AuditArchive.objects.filter(pk=archive_id).first()
+        if archive is None:
+            raise exceptions.NotFound("No such archive.")
+        return archive
+
+    @extend_schema(
+        summary="This tenant's audit archives, newest first",
+        responses={200: AuditArchiveSerializer(many=True), **ERRORS},
+    )
+    def index(self, request):
+        return Response(AuditArchiveSerializer(AuditArchive.objects.order_by("-last_seq"), many=True).data)
+
+    @extend_schema(
+        summary="Verify an archive: its file's SHA-256, the chain inside it, and its signed checkpoint",
+        request=None,
+        parameters=[OpenApiParameter("archive_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={200: ArchiveVerificationSerializer, **problem_responses(401, 403, 404)},
+    )
+    def check(self, request, archive_id=None):
+        archive = self._archive(archive_id)
+        result = verify_archive(archive)
+        if result.ok:
+            archive.verified_at = timezone.now()
+            archive.save(update_fields=["verified_at"])
+        return Response(
+            {"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq, "reason": result.reason}
+        )
+
+    @extend_schema(
+        summary="Download an archive's events (gzip-compressed JSON Lines)",
+        parameters=[OpenApiParameter("archive_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={(200, "application/gzip"): OpenApiTypes.BINARY, **problem_responses(401, 403, 404)},
+    )
+    def download(self, request, archive_id=None):
+        archive = self._archive(archive_id)
+        if archive.purged_at is not None:
+            raise exceptions.NotFound("This archive's files were removed by the retention policy.")
+        try:
+            stream = get_storage().open(archive.object_key)
+        except StorageError:
+            raise exceptions.NotFound("This archive's file cannot be read from archive storage.") from None
+        record(
+            "audit:archive:download",
+            actor=request.user,
+            resource_type="audit:archive",
+            resource_id=archive.pk,
+            resource_display=str(archive),
+        )
+        filename = archive.object_key.rsplit("/", 1)[-1]
+        return FileResponse(stream, as_attachment=True, filename=filename, content_type="application/gzip")
