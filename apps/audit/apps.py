@@ -7,3 +7,23 @@ class AuditConfig(AppConfig):
     name = "apps.audit"
     label = "audit"
     verbose_name = "Audit"
+
+    def ready(self) -> None:
+        self._register_navigation()
+
+    @staticmethod
+    def _register_navigation() -> None:
+        """An "Audit" entry in the main menu, on tenant hosts and on the provider host (its own stream)."""
+        from apps.core import navigation
+        from apps.core.authorization import can
+
+        navigation.register(
+            navigation.MenuItem(
+                "audit",
+                "Audit",
+                "audit:explorer",
+                hosts=(navigation.TENANT, navigation.PROVIDER),
+                order=97,
+                visible=lambda request: can(request, "audit:event:view"),
+            )
+        )
