@@ -14,6 +14,7 @@ urlpatterns = [
     path("", provider_landing, name="provider-landing"),
     path("admin/", admin.site.urls),
     path("", include("apps.accounts.urls")),
+    path("audit/", include("apps.audit.urls")),
     path("api/v1/", include("apps.accounts.api.urls")),
     path("api/v1/access/", include("apps.access.api.urls")),
     path("api/v1/audit/", include("apps.audit.api.urls")),

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("users/", include("apps.accounts.user_urls")),
     path("access/", include("apps.access.urls")),
+    path("audit/", include("apps.audit.urls")),
     path("api/v1/", include("apps.accounts.api.urls")),
     path("api/v1/access/", include("apps.access.api.urls")),
     path("api/v1/audit/", include("apps.audit.api.urls")),

@@ -12,3 +12,21 @@ class AuditConfig(AppConfig):
         from . import model_changes
 
         model_changes.connect()
+        self._register_navigation()
+
+    @staticmethod
+    def _register_navigation() -> None:
+        """An "Audit" entry in the main menu, on tenant hosts and on the provider host (its own stream)."""
+        from apps.core import navigation
+        from apps.core.authorization import can
+
+        navigation.register(
+            navigation.MenuItem(
+                "audit",
+                "Audit",
+                "audit:explorer",
+                hosts=(navigation.TENANT, navigation.PROVIDER),
+                order=97,
+                visible=lambda request: can(request, "audit:event:view"),
+            )
+        )
