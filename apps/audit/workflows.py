@@ -41,6 +41,50 @@ class SealResult:
     failed: list[str]
 
 
+@dataclass
+class Visit:
+    """How far a run over every schema got: done, or where the next run (continued as new) resumes."""
+
+    done: bool
+    after: str
+    schemas: int
+    count: int
+    failed: list[str]
+
+
+async def _visit_every_schema(
+    data, *, count: int, provider_activity: str, page_activity: str, key: str, timeout, heartbeat
+) -> Visit:
+    """The provider's stream once, then active tenants a page at a time (``page_activity`` per page), summing
+    each activity's ``key`` and its failed schemas; stops after ``data.pages_per_run`` pages."""
+    after, schemas, failed = data.after, data.schemas, list(data.failed)
+    if not data.provider_done:
+        page = await workflow.execute_activity(
+            provider_activity, start_to_close_timeout=timeout, heartbeat_timeout=heartbeat, retry_policy=RETRY
+        )
+        schemas, count, failed = schemas + 1, count + page[key], failed + page["failed"]
+    for _page in range(data.pages_per_run):
+        names: list[str] = await workflow.execute_activity(
+            "tenancy.list_active_schemas",
+            args=[after, data.page_size],
+            start_to_close_timeout=LIST_TIMEOUT,
+            retry_policy=RETRY,
+        )
+        if names:
+            page = await workflow.execute_activity(
+                page_activity,
+                names,
+                start_to_close_timeout=timeout,
+                heartbeat_timeout=heartbeat,
+                retry_policy=RETRY,
+            )
+            schemas, count, failed = schemas + len(names), count + page[key], failed + page["failed"]
+        if len(names) < data.page_size:
+            return Visit(True, after, schemas, count, failed)
+        after = names[-1]
+    return Visit(False, after, schemas, count, failed)
+
+
 @workflow.defn(name="audit.SealPending")
 class SealPendingWorkflow:
     """Run by a Temporal Schedule: seals every schema's pending audit events and signs a checkpoint per schema."""
@@ -48,43 +92,26 @@ class SealPendingWorkflow:
     @workflow.run
     async def run(self, data: SealInput | None = None) -> SealResult:
         data = data or SealInput()
-        after, schemas, sealed, failed = data.after, data.schemas, data.sealed, list(data.failed)
-        if not data.provider_done:
-            page = await workflow.execute_activity(
-                "audit.seal_provider",
-                start_to_close_timeout=PAGE_TIMEOUT,
-                heartbeat_timeout=PAGE_HEARTBEAT,
-                retry_policy=RETRY,
-            )
-            schemas, sealed, failed = schemas + 1, sealed + page["sealed"], failed + page["failed"]
-        for _page in range(data.pages_per_run):
-            names: list[str] = await workflow.execute_activity(
-                "tenancy.list_active_schemas",
-                args=[after, data.page_size],
-                start_to_close_timeout=LIST_TIMEOUT,
-                retry_policy=RETRY,
-            )
-            if names:
-                page = await workflow.execute_activity(
-                    "audit.seal_schemas",
-                    names,
-                    start_to_close_timeout=PAGE_TIMEOUT,
-                    heartbeat_timeout=PAGE_HEARTBEAT,
-                    retry_policy=RETRY,
-                )
-                schemas, sealed, failed = schemas + len(names), sealed + page["sealed"], failed + page["failed"]
-            if len(names) < data.page_size:
-                return SealResult(schemas=schemas, sealed=sealed, failed=failed)
-            after = names[-1]
+        visit = await _visit_every_schema(
+            data,
+            count=data.sealed,
+            provider_activity="audit.seal_provider",
+            page_activity="audit.seal_schemas",
+            key="sealed",
+            timeout=PAGE_TIMEOUT,
+            heartbeat=PAGE_HEARTBEAT,
+        )
+        if visit.done:
+            return SealResult(schemas=visit.schemas, sealed=visit.count, failed=visit.failed)
         workflow.continue_as_new(
             SealInput(
-                after=after,
+                after=visit.after,
                 provider_done=True,
                 page_size=data.page_size,
                 pages_per_run=data.pages_per_run,
-                schemas=schemas,
-                sealed=sealed,
-                failed=failed,
+                schemas=visit.schemas,
+                sealed=visit.count,
+                failed=visit.failed,
             )
         )
 
@@ -121,44 +148,26 @@ class ArchiveEventsWorkflow:
     @workflow.run
     async def run(self, data: ArchiveInput | None = None) -> ArchiveResult:
         data = data or ArchiveInput()
-        after, schemas, archived, failed = data.after, data.schemas, data.archived, list(data.failed)
-        if not data.provider_done:
-            page = await workflow.execute_activity(
-                "audit.archive_provider",
-                start_to_close_timeout=ARCHIVE_PAGE_TIMEOUT,
-                heartbeat_timeout=ARCHIVE_PAGE_HEARTBEAT,
-                retry_policy=RETRY,
-            )
-            schemas, archived, failed = schemas + 1, archived + page["archived"], failed + page["failed"]
-        for _page in range(data.pages_per_run):
-            names: list[str] = await workflow.execute_activity(
-                "tenancy.list_active_schemas",
-                args=[after, data.page_size],
-                start_to_close_timeout=LIST_TIMEOUT,
-                retry_policy=RETRY,
-            )
-            if names:
-                page = await workflow.execute_activity(
-                    "audit.archive_schemas",
-                    names,
-                    start_to_close_timeout=ARCHIVE_PAGE_TIMEOUT,
-                    heartbeat_timeout=ARCHIVE_PAGE_HEARTBEAT,
-                    retry_policy=RETRY,
-                )
-                schemas, archived = schemas + len(names), archived + page["archived"]
-                failed = failed + page["failed"]
-            if len(names) < data.page_size:
-                return ArchiveResult(schemas=schemas, archived=archived, failed=failed)
-            after = names[-1]
+        visit = await _visit_every_schema(
+            data,
+            count=data.archived,
+            provider_activity="audit.archive_provider",
+            page_activity="audit.archive_schemas",
+            key="archived",
+            timeout=ARCHIVE_PAGE_TIMEOUT,
+            heartbeat=ARCHIVE_PAGE_HEARTBEAT,
+        )
+        if visit.done:
+            return ArchiveResult(schemas=visit.schemas, archived=visit.count, failed=visit.failed)
         workflow.continue_as_new(
             ArchiveInput(
-                after=after,
+                after=visit.after,
                 provider_done=True,
                 page_size=data.page_size,
                 pages_per_run=data.pages_per_run,
-                schemas=schemas,
-                archived=archived,
-                failed=failed,
+                schemas=visit.schemas,
+                archived=visit.count,
+                failed=visit.failed,
             )
         )
 
