@@ -31,6 +31,20 @@ def bound_request(request):
         _current_request.reset(token)
 
 
+# The person on whose behalf background work runs (bound by ``apps.core.authorization.acting_as`` for Celery
+# tasks and Temporal activities): what such work records is theirs.
+_current_actor: ContextVar = ContextVar("audit_current_actor", default=None)
+
+
+@contextmanager
+def bound_actor(actor):
+    token = _current_actor.set(actor)
+    try:
+        yield
+    finally:
+        _current_actor.reset(token)
+
+
 # The schema's enabled tenant rules, as (kind, pattern) pairs; the key is per schema (django-tenants' key function).
 RULES_CACHE_KEY = "audit:redaction-rules"
 RULES_CACHE_SECONDS = 300
@@ -94,6 +108,8 @@ def record(
         raise ValueError(f"Unknown outcome '{outcome}'.")
     if request is None:
         request = _current_request.get()
+    if actor is None:
+        actor = _current_actor.get()
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
     rules = tenant_rules()

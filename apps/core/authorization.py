@@ -275,17 +275,22 @@ def acting_as(action: str, *, source: str = "task", resource: Callable[..., Reso
     """For Celery tasks and Temporal activities: the call carries ``actor_id``, who must still be allowed.
 
     The wrapped function receives the re-read user as ``actor`` instead of
-    ``actor_id``. ``resource``, if given, builds the ``Resource`` from the
-    call's keyword arguments. Refusal raises ``PermissionDenied`` (Celery
+    ``actor_id``, and every audit event it records names that actor.
+    ``resource``, if given, builds the ``Resource`` from the call's keyword
+    arguments. Refusal raises ``PermissionDenied`` (Celery
     records it as the task's failure; for Temporal, mark it non-retryable).
     """
 
     def wrap(function):
         @wraps(function)
         def run(*args, actor_id=None, **kwargs):
+            # The audit recorder is the one piece of a higher app any app may call (ARCHITECTURE.md).
+            from apps.audit.recorder import bound_actor
+
             target = resource(**kwargs) if resource is not None else None
             actor = require_actor(actor_id, action, target, source=source)
-            return function(*args, actor=actor, **kwargs)
+            with bound_actor(actor):
+                return function(*args, actor=actor, **kwargs)
 
         return run
 

@@ -67,3 +67,17 @@ def test_a_consumer_asks_about_the_connections_user(acme, people):
         is_authenticated = False
 
     assert not consumer_may({"user": Anonymous()}, "accounts:user:view")
+
+
+@acting_as("accounts:user:view")
+def _records_something(*, actor, note: str):
+    from apps.audit.recorder import record
+
+    return record("test:task:ran", metadata={"note": note})
+
+
+def test_what_a_task_records_names_the_actor_who_started_it(acme, people):
+    admin, _ = people
+    with schema_context(acme.schema_name):
+        event = _records_something(actor_id=admin.pk, note="nightly")
+    assert event.actor_id == admin.pk and event.actor_display == "admin@bg.test"
