@@ -4,9 +4,10 @@ A backend stores whole objects under keys such as ``t_acme/00000000000000000001-
 Every method raises ``StorageError`` on failure, so the archiver can stop cleanly (nothing is deleted from the
 table unless the chunk was written and read back intact).
 
-Only the local backend exists for now (``NIMBUS_AUDIT_ARCHIVE_DIR``, by default ``.nimbus/audit-archives``): boto3
-is not a dependency of Nimbus yet, so the ``S3_*`` settings are still not read. An S3 backend implements the same
-four methods (``put`` / ``get`` / ``open`` / ``delete``) and is chosen in ``get_storage``.
+Two backends: a local directory (``NIMBUS_AUDIT_ARCHIVE_DIR``, by default ``.nimbus/audit-archives``), and any
+S3 API endpoint through boto3 when ``S3_ENDPOINT_URL`` is set (with ``S3_BUCKET``, ``S3_ACCESS_KEY_ID``,
+``S3_SECRET_ACCESS_KEY``, ``S3_REGION``) — MinIO in docker-compose.yml. Verified here only against moto's S3
+server run in the tests, not against AWS or MinIO themselves.
 """
 
 from __future__ import annotations
@@ -81,6 +82,54 @@ class LocalArchiveStorage:
             raise StorageError(f"Could not delete archive object {key!r}: {exc}") from exc
 
 
+class S3ArchiveStorage:
+    """Objects in one bucket of an S3 API endpoint; every client error becomes a ``StorageError``."""
+
+    def __init__(self, *, endpoint_url: str, bucket: str, access_key: str, secret_key: str, region: str):
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            aws_access_key_id=access_key or None,
+            aws_secret_access_key=secret_key or None,
+            region_name=region,
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30),
+        )
+
+    def _call(self, what: str, key: str, call):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return call()
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"Could not {what} archive object {key!r}: {exc}") from exc
+
+    def put(self, key: str, data: bytes) -> None:
+        self._call("write", key, lambda: self.client.put_object(Bucket=self.bucket, Key=key, Body=data))
+
+    def get(self, key: str) -> bytes:
+        return self._call("read", key, lambda: self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def open(self, key: str) -> BinaryIO:
+        import io
+
+        return io.BytesIO(self.get(key))
+
+    def delete(self, key: str) -> None:
+        self._call("delete", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=key))
+
+
 def get_storage() -> ArchiveStorage:
     """The configured archive storage (read from settings on each call, so tests can point it elsewhere)."""
+    if settings.S3_ENDPOINT_URL:
+        return S3ArchiveStorage(
+            endpoint_url=settings.S3_ENDPOINT_URL,
+            bucket=settings.S3_BUCKET,
+            access_key=settings.S3_ACCESS_KEY_ID,
+            secret_key=settings.S3_SECRET_ACCESS_KEY,
+            region=settings.S3_REGION,
+        )
     return LocalArchiveStorage(settings.NIMBUS_AUDIT_ARCHIVE_DIR)

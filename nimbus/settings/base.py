@@ -29,6 +29,12 @@ NIMBUS_DATA_DIR = Path(env.str("NIMBUS_DATA_DIR", default=str(BASE_DIR / ".nimbu
 NIMBUS_AUDIT_ARCHIVE_DIR = Path(
     env.str("NIMBUS_AUDIT_ARCHIVE_DIR", default=str(NIMBUS_DATA_DIR / "audit-archives"))
 ).resolve()
+# Audit archives go to any S3 API endpoint (MinIO in docker-compose.yml) when one is named; else the directory above.
+S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default="")
+S3_BUCKET = env.str("S3_BUCKET", default="nimbus")
+S3_ACCESS_KEY_ID = env.str("S3_ACCESS_KEY_ID", default="")
+S3_SECRET_ACCESS_KEY = env.str("S3_SECRET_ACCESS_KEY", default="")
+S3_REGION = env.str("S3_REGION", default="us-east-1")
 
 # The provider answers on the base domain, each tenant on a subdomain of it.
 ALLOWED_HOSTS = [NIMBUS_BASE_DOMAIN, f".{NIMBUS_BASE_DOMAIN}", *env.list("NIMBUS_EXTRA_ALLOWED_HOSTS", default=[])]
