@@ -18,3 +18,16 @@ class RedactionRuleForm(forms.Form):
         help_text="A regular expression. Patterns that can run away on some input are refused.",
     )
     description = forms.CharField(max_length=300, required=False)
+
+
+class RetentionForm(forms.Form):
+    """The bounds are ``archives.retention_update``'s; its refusals are put back next to these fields."""
+
+    days_hot = forms.IntegerField(
+        label="Days in the table",
+        help_text="How long sealed events stay in the table before they are archived (1 to 3650).",
+    )
+    days_archived = forms.IntegerField(
+        label="Days archived",
+        help_text="How long an archive is kept after it was written (0 to 3650; 0 keeps archives forever).",
+    )

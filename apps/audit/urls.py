@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import archive_views, views
 
 app_name = "audit"
 
@@ -14,4 +14,8 @@ urlpatterns = [
     path("redaction/<int:pk>/toggle/", views.redaction_toggle, name="redaction-toggle"),
     path("redaction/<int:pk>/delete/", views.redaction_delete, name="redaction-delete"),
     # --- Retention and archives (apps/audit/archive_views.py, added separately): their routes go below. ---
+    path("retention/", archive_views.retention, name="retention"),
+    path("archives/", archive_views.archive_list, name="archives"),
+    path("archives/<int:pk>/verify/", archive_views.archive_verify, name="archive-verify"),
+    path("archives/<int:pk>/download/", archive_views.archive_download, name="archive-download"),
 ]
