@@ -157,3 +157,20 @@ class AuditArchive(models.Model):
 
     def __str__(self) -> str:
         return f"audit archive of events {self.first_seq} to {self.last_seq}"
+
+
+class SavedQuery(models.Model):
+    """A named set of explorer filters: its owner's own, or shared with everyone who may read the trail."""
+
+    owner = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="audit_saved_queries")
+    name = models.CharField(max_length=100)
+    params = models.JSONField(default=dict)  # filter name → value, as the events API takes them
+    shared = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="audit_savedquery_name_once")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -79,3 +79,12 @@ class ArchiveVerificationSerializer(serializers.Serializer):
     checked = serializers.IntegerField()
     first_bad_seq = serializers.IntegerField(allow_null=True)
     reason = serializers.CharField(allow_blank=True)
+
+
+class SavedQuerySerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=100)
+    params = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True))
+    shared = serializers.BooleanField(default=False)
+    owner = serializers.EmailField(source="owner.email", read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)

@@ -3,12 +3,13 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import AuditArchiveViewSet, AuditEventViewSet, RetentionViewSet
+from .views import AuditArchiveViewSet, AuditEventViewSet, RetentionViewSet, SavedQueryViewSet
 
 app_name = "audit-api"
 
 router = SimpleRouter()
 router.register("events", AuditEventViewSet, basename="event")
+router.register("saved-queries", SavedQueryViewSet, basename="saved-query")
 
 urlpatterns = [
     *router.urls,

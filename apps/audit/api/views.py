@@ -5,6 +5,7 @@ not numbers: a page stays right while new events arrive.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
 from django.http import FileResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
@@ -15,8 +16,10 @@ from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from apps.accounts.api.views import service_errors
+from apps.audit import services
 from apps.audit.archives import retention_update, verify_archive
-from apps.audit.models import AuditArchive, AuditEvent, RetentionPolicy
+from apps.audit.models import AuditArchive, AuditEvent, RetentionPolicy, SavedQuery
 from apps.audit.recorder import record
 from apps.audit.services import verify_chain
 from apps.audit.storage import StorageError, get_storage
@@ -29,6 +32,7 @@ from .serializers import (
     AuditArchiveSerializer,
     AuditEventSerializer,
     RetentionSerializer,
+    SavedQuerySerializer,
     VerificationSerializer,
 )
 
@@ -182,3 +186,48 @@ class AuditArchiveViewSet(viewsets.GenericViewSet):
         )
         filename = archive.object_key.rsplit("/", 1)[-1]
         return FileResponse(stream, as_attachment=True, filename=filename, content_type="application/gzip")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your saved audit queries and those shared in this tenant"),
+    create=extend_schema(summary="Save a set of audit filters (validated like the events list's)"),
+    destroy=extend_schema(summary="Delete one of your saved queries"),
+)
+class SavedQueryViewSet(
+    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    """Named filter sets for the events list: ``GET events/?<params>`` runs one."""
+
+    serializer_class = SavedQuerySerializer
+    permission_classes = [ActionPermission]
+    lookup_value_regex = "[0-9]+"
+    access_kind = "audit:event"
+    action_permissions = {"list": "audit:event:view", "create": "audit:event:view", "destroy": "audit:event:view"}
+    pagination_class = None
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator has no user
+            return SavedQuery.objects.none()
+        user = self.request.user
+        return SavedQuery.objects.filter(Q(owner=user) | Q(shared=True)).select_related("owner")
+
+    def filter_queryset(self, queryset):
+        return queryset  # the permission class already decided tenant-wide; rows are the user's own or shared
+
+    def create(self, request, *args, **kwargs):
+        serializer = SavedQuerySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            query = services.saved_query_create(owner=request.user, **serializer.validated_data)
+        return Response(SavedQuerySerializer(query).data, status=201)
+
+    def destroy(self, request, *args, **kwargs):
+        query = self.get_object()
+        with service_errors():
+            services.saved_query_delete(actor=request.user, query=query)
+        return Response(status=204)
+
+    def get_object(self):
+        from django.shortcuts import get_object_or_404
+
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
