@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from apps.audit.models import AuditArchive, AuditEvent
+from apps.audit.services import CHAINED_FIELDS
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -10,27 +11,8 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = [
-            "id",
-            "occurred_at",
-            "actor_id",
-            "actor_display",
-            "on_behalf_of",
-            "action",
-            "resource_type",
-            "resource_id",
-            "resource_display",
-            "outcome",
-            "request_id",
-            "source_ip",
-            "user_agent",
-            "changes",
-            "metadata",
-            "seq",
-            "hash",
-            "prev_hash",
-            "sealed",
-        ]
+        # Everything the chain covers, then the chain itself.
+        fields = [*CHAINED_FIELDS, "seq", "hash", "prev_hash", "sealed"]
         read_only_fields = fields
 
     def get_sealed(self, event: AuditEvent) -> bool:
