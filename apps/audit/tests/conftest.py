@@ -18,3 +18,15 @@ def empty_streams(acme, globex):
         with schema_context(tenant.schema_name):
             AuditCheckpoint.objects.all().delete()
             AuditEvent.objects.all().delete()
+
+
+@pytest.fixture
+def admin(signed_in_client, acme):
+    """A client signed in to acme as a tenant administrator (the audit pages' reader)."""
+    return signed_in_client(acme, email="boss@audit-pages.test", is_tenant_admin=True)
+
+
+@pytest.fixture
+def plain(signed_in_client, acme):
+    """A client signed in to acme as a user without any role."""
+    return signed_in_client(acme, email="plain@audit-pages.test")

@@ -14,32 +14,13 @@ from apps.audit.archives import archive_run
 from apps.audit.models import AuditArchive, AuditCheckpoint, AuditEvent, RetentionPolicy
 from apps.audit.services import seal_pending
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_streams")]
 
 
 @pytest.fixture(autouse=True)
 def archive_dir(settings, tmp_path):
     settings.NIMBUS_AUDIT_ARCHIVE_DIR = tmp_path / "archives"
     return settings.NIMBUS_AUDIT_ARCHIVE_DIR
-
-
-@pytest.fixture(autouse=True)
-def _empty_streams(acme, globex):
-    """Browser tests commit sign-in events through a live server: start from empty streams (rolled back after)."""
-    for tenant in (acme, globex):
-        with schema_context(tenant.schema_name):
-            AuditEvent.objects.all().delete()
-            AuditCheckpoint.objects.all().delete()
-
-
-@pytest.fixture
-def admin(signed_in_client, acme):
-    return signed_in_client(acme, email="boss@audit-archive-pages.test", is_tenant_admin=True)
-
-
-@pytest.fixture
-def plain(signed_in_client, acme):
-    return signed_in_client(acme, email="plain@audit-archive-pages.test")
 
 
 def text(response) -> str:

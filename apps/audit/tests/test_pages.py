@@ -8,31 +8,12 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from apps.audit import recorder, views
-from apps.audit.models import AuditCheckpoint, AuditEvent, RedactionRule
+from apps.audit.models import AuditEvent, RedactionRule
 from apps.audit.services import seal_pending
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_streams")]
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture(autouse=True)
-def _empty_streams(acme, globex):
-    """Browser tests commit sign-in events through a live server: start from empty streams (rolled back after)."""
-    for tenant in (acme, globex):
-        with schema_context(tenant.schema_name):
-            AuditEvent.objects.all().delete()
-            AuditCheckpoint.objects.all().delete()
-
-
-@pytest.fixture
-def admin(signed_in_client, acme):
-    return signed_in_client(acme, email="boss@audit-pages.test", is_tenant_admin=True)
-
-
-@pytest.fixture
-def plain(signed_in_client, acme):
-    return signed_in_client(acme, email="plain@audit-pages.test")
 
 
 def record_some(n: int = 5, **extra) -> list[int]:
