@@ -79,6 +79,22 @@ def _refused(form, error: ValidationError | PermissionDenied) -> None:
         form.add_error(None, error.messages)
 
 
+def _saved(request, form, save, message):
+    """For a valid POST: run ``save(cleaned_data)`` (a service call) and say ``message(result)``; return the result.
+
+    A refusal goes onto the form and the answer is ``None``, as it is for a GET or an invalid form.
+    """
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        result = save(form.cleaned_data)
+    except (ValidationError, PermissionDenied) as error:
+        _refused(form, error)
+        return None
+    messages.success(request, message(result))
+    return result
+
+
 def _said(error: ValidationError | PermissionDenied) -> str:
     """A service's refusal as one sentence, for a message."""
     if isinstance(error, PermissionDenied):
@@ -158,21 +174,20 @@ def role_detail(request, pk: int):
 @permission_required("access:role:create")
 def role_add(request):
     form = RoleForm(request.POST or None, ceiling=selectors.principal_tier(request.user))
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            role = services.role_create(
-                actor=request.user,
-                name=data["name"],
-                label=data["label"],
-                permissions=data["permissions"],
-                description=data["description"],
-            )
-        except (ValidationError, PermissionDenied) as error:
-            _refused(form, error)
-        else:
-            messages.success(request, f"The role '{role.name}' was created.")
-            return redirect("access:role-detail", pk=role.pk)
+    role = _saved(
+        request,
+        form,
+        lambda data: services.role_create(
+            actor=request.user,
+            name=data["name"],
+            label=data["label"],
+            permissions=data["permissions"],
+            description=data["description"],
+        ),
+        lambda role: f"The role '{role.name}' was created.",
+    )
+    if role is not None:
+        return redirect("access:role-detail", pk=role.pk)
     return render(request, "access/roles/form.html", {"form": form}, status=_status(form))
 
 
@@ -185,21 +200,20 @@ def role_edit(request, pk: int):
         return redirect("access:role-detail", pk=role.pk)
     initial = {"label": role.label, "description": role.description, "permissions": role.permissions}
     form = RoleForm(request.POST or None, initial=initial, ceiling=selectors.principal_tier(request.user), editing=True)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.role_update(
-                actor=request.user,
-                role=role,
-                label=data["label"],
-                permissions=data["permissions"],
-                description=data["description"],
-            )
-        except (ValidationError, PermissionDenied) as error:
-            _refused(form, error)
-        else:
-            messages.success(request, f"The role '{role.name}' was saved.")
-            return redirect("access:role-detail", pk=role.pk)
+    saved = _saved(
+        request,
+        form,
+        lambda data: services.role_update(
+            actor=request.user,
+            role=role,
+            label=data["label"],
+            permissions=data["permissions"],
+            description=data["description"],
+        ),
+        lambda saved: f"The role '{saved.name}' was saved.",
+    )
+    if saved is not None:
+        return redirect("access:role-detail", pk=role.pk)
     return render(request, "access/roles/form.html", {"form": form, "role": role}, status=_status(form))
 
 
@@ -474,15 +488,14 @@ def policy_list(request):
 def policy_add(request):
     form = PolicyForm(request.POST or None)
     _live_validation(form)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            policy = services.policy_save(actor=request.user, **data)
-        except (ValidationError, PermissionDenied) as error:
-            _refused(form, error)
-        else:
-            messages.success(request, f"The policy '{policy.name}' was saved.")
-            return redirect("access:policy-detail", pk=policy.pk)
+    policy = _saved(
+        request,
+        form,
+        lambda data: services.policy_save(actor=request.user, **data),
+        lambda policy: f"The policy '{policy.name}' was saved.",
+    )
+    if policy is not None:
+        return redirect("access:policy-detail", pk=policy.pk)
     return render(request, "access/policies/editor.html", {"form": form}, status=_status(form))
 
 
@@ -501,14 +514,14 @@ def policy_detail(request, pk: int):
     else:
         for field in form.fields.values():
             field.disabled = True
-    if request.method == "POST" and form.is_valid():
-        try:
-            policy = services.policy_save(actor=request.user, name=policy.name, policy=policy, **form.cleaned_data)
-        except (ValidationError, PermissionDenied) as error:
-            _refused(form, error)
-        else:
-            messages.success(request, f"The policy '{policy.name}' was saved.")
-            return redirect("access:policy-detail", pk=policy.pk)
+    saved = _saved(
+        request,
+        form,
+        lambda data: services.policy_save(actor=request.user, name=policy.name, policy=policy, **data),
+        lambda saved: f"The policy '{saved.name}' was saved.",
+    )
+    if saved is not None:
+        return redirect("access:policy-detail", pk=saved.pk)
     context = {"form": form, "policy": policy, "editable": editable}
     return render(request, "access/policies/editor.html", context, status=_status(form))
 
