@@ -41,6 +41,36 @@ async def start_tenant_workflow(client: Client, workflow_run, data, *, name: str
     )
 
 
+# How long a web request waits to hand work to Temporal before telling the person it could not.
+START_TIMEOUT_SECONDS = 10
+
+
+def start_tenant_workflow_now(workflow_run, data, *, name: str) -> str:
+    """From synchronous code (a view, a service's on-commit hook): start a tenant workflow and return its id.
+
+    Runs the client on a short-lived thread with its own event loop, so it works whether or not the calling
+    thread has a loop running (ASGI runs sync views in worker threads). Raises ``TemporalUnavailable`` when
+    the server cannot be reached in ``START_TIMEOUT_SECONDS``.
+    """
+
+    async def start() -> str:
+        client = await asyncio.wait_for(connect(), START_TIMEOUT_SECONDS)
+        handle = await asyncio.wait_for(
+            start_tenant_workflow(client, workflow_run, data, name=name), START_TIMEOUT_SECONDS
+        )
+        return handle.id
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="temporal-start") as pool:
+        try:
+            return pool.submit(asyncio.run, start()).result()
+        except Exception as exc:  # connection, RPC or timeout: whatever it is, the workflow did not start
+            raise TemporalUnavailable(f"Temporal at {settings.TEMPORAL_ADDRESS} did not take the work: {exc}") from exc
+
+
+class TemporalUnavailable(Exception):
+    """The Temporal server could not be reached, or refused to start a workflow."""
+
+
 def _collect(module_name: str, attribute: str) -> list:
     found = []
     for config in apps.get_app_configs():

@@ -92,4 +92,70 @@ def archive_schemas(schema_names: list[str]) -> dict:
     return _archive_all(schema_names)
 
 
-ACTIVITIES = [seal_provider, seal_schemas, archive_provider, archive_schemas]
+@activity.defn(name="audit.export_write")
+def export_write(schema_name: str, export_id: int) -> str:
+    """Write one export's file (``exports.export_write``), heartbeating per chunk; returns the export's status."""
+    from .exports import export_write as write
+
+    close_old_connections()
+    try:
+        with schema_context(schema_name):
+            heartbeat = activity.heartbeat if activity.in_activity() else None
+            export = write(export_id=export_id, heartbeat=heartbeat)
+            return export.status if export else "skipped"
+    finally:
+        close_old_connections()
+
+
+@activity.defn(name="audit.export_fail")
+def export_fail(schema_name: str, export_id: int, reason: str) -> None:
+    from .exports import export_fail as fail
+
+    close_old_connections()
+    try:
+        with schema_context(schema_name):
+            fail(export_id=export_id, reason=reason)
+    finally:
+        close_old_connections()
+
+
+def _purge_all(schema_names: list[str]) -> dict:
+    from .exports import purge_expired_exports
+
+    expired, failed = 0, []
+    close_old_connections()
+    try:
+        for schema_name in schema_names:
+            try:
+                with schema_context(schema_name):
+                    expired += purge_expired_exports()
+            except Exception:
+                logger.exception("audit export purge failed", extra={"schema": schema_name})
+                failed.append(schema_name)
+            if activity.in_activity():
+                activity.heartbeat(schema_name)
+    finally:
+        close_old_connections()
+    return {"expired": expired, "failed": failed}
+
+
+@activity.defn(name="audit.purge_exports_provider")
+def purge_exports_provider() -> dict:
+    return _purge_all([get_public_schema_name()])
+
+
+@activity.defn(name="audit.purge_exports_schemas")
+def purge_exports_schemas(schema_names: list[str]) -> dict:
+    return _purge_all(schema_names)
+
+
+ACTIVITIES = [
+    seal_provider,
+    seal_schemas,
+    archive_provider,
+    archive_schemas,
+    export_write,
+    export_fail,
+    purge_exports_provider,
+    purge_exports_schemas,
+]

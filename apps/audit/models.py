@@ -174,3 +174,61 @@ class SavedQuery(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AuditExport(models.Model):
+    """One person's export of the events matching a set of filters, written by a Temporal workflow
+    (``exports.py``) to a JSON Lines or CSV file in archive storage and kept for download until ``expires_at``."""
+
+    class Format(models.TextChoices):
+        JSONL = "jsonl", "JSON Lines"
+        CSV = "csv", "CSV"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+
+    id = models.BigAutoField(primary_key=True)
+    requested_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.SET_NULL, related_name="audit_exports"
+    )
+    requested_by_display = models.CharField(max_length=254, blank=True)
+    format = models.CharField(max_length=8, choices=Format.choices)
+    params = models.JSONField(default=dict, blank=True)  # filter name → value, as the events API takes them
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveBigIntegerField(null=True, blank=True)  # known once the run has counted
+    written = models.PositiveBigIntegerField(default=0)
+    object_key = models.CharField(max_length=300, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["requested_by", "-id"], name="audit_export_by_requester")]
+
+    def __str__(self) -> str:
+        return f"audit export {self.pk} ({self.get_format_display()}, {self.get_status_display().lower()})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.total:
+            return 0
+        return min(99, int(self.written * 100 / self.total))
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def filename(self) -> str:
+        return f"audit-events-{self.pk}.{self.format}"

@@ -1,4 +1,5 @@
-"""Temporal Schedules owned by the audit app: sealing the audit chains off the request path, and archiving."""
+"""Temporal Schedules owned by the audit app: sealing the audit chains off the request path, archiving, and
+removing expired exports."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from temporalio.client import (
     ScheduleSpec,
 )
 
-from .workflows import ArchiveEventsWorkflow, SealPendingWorkflow
+from .workflows import ArchiveEventsWorkflow, PurgeExportsWorkflow, SealPendingWorkflow
 
 
 def seal_schedule() -> tuple[str, Schedule]:
@@ -44,4 +45,17 @@ def archive_schedule() -> tuple[str, Schedule]:
     return schedule_id, schedule
 
 
-SCHEDULES = [seal_schedule, archive_schedule]
+def export_purge_schedule() -> tuple[str, Schedule]:
+    queue = settings.TEMPORAL_TASK_QUEUE
+    schedule_id = f"{queue}.audit-export-purge"
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(PurgeExportsWorkflow.run, id=schedule_id, task_queue=queue),
+        spec=ScheduleSpec(
+            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.AUDIT_EXPORT_PURGE_INTERVAL_SECONDS))]
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    return schedule_id, schedule
+
+
+SCHEDULES = [seal_schedule, archive_schedule, export_purge_schedule]

@@ -13,6 +13,7 @@ server run in the tests, not against AWS or MinIO themselves.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
@@ -26,6 +27,8 @@ class StorageError(Exception):
 
 class ArchiveStorage(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
+
+    def put_file(self, key: str, path: str | os.PathLike) -> None: ...
 
     def get(self, key: str) -> bytes: ...
 
@@ -54,6 +57,24 @@ class LocalArchiveStorage:
             try:
                 with os.fdopen(fd, "wb") as out:
                     out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(temporary, target)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise StorageError(f"Could not write archive object {key!r}: {exc}") from exc
+
+    def put_file(self, key: str, path: str | os.PathLike) -> None:
+        """Copy a (possibly large) file in, without reading it into memory; same temporary-name-then-rename."""
+        target = self.path(key)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".partial-")
+            try:
+                with os.fdopen(fd, "wb") as out, open(path, "rb") as source:
+                    shutil.copyfileobj(source, out, 1024 * 1024)
                     out.flush()
                     os.fsync(out.fileno())
                 os.replace(temporary, target)
@@ -110,13 +131,16 @@ class S3ArchiveStorage:
     def put(self, key: str, data: bytes) -> None:
         self._call("write", key, lambda: self.client.put_object(Bucket=self.bucket, Key=key, Body=data))
 
+    def put_file(self, key: str, path: str | os.PathLike) -> None:
+        # upload_file switches to a multipart upload for large files.
+        self._call("write", key, lambda: self.client.upload_file(str(path), self.bucket, key))
+
     def get(self, key: str) -> bytes:
         return self._call("read", key, lambda: self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
 
     def open(self, key: str) -> BinaryIO:
-        import io
-
-        return io.BytesIO(self.get(key))
+        # The response body streams: a large export is never read into memory whole.
+        return self._call("read", key, lambda: self.client.get_object(Bucket=self.bucket, Key=key)["Body"])
 
     def delete(self, key: str) -> None:
         self._call("delete", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=key))

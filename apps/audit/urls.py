@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import archive_views, views
+from . import archive_views, export_views, views
 
 app_name = "audit"
 
@@ -14,6 +14,10 @@ urlpatterns = [
     path("redaction/<int:pk>/toggle/", views.redaction_toggle, name="redaction-toggle"),
     path("redaction/<int:pk>/delete/", views.redaction_delete, name="redaction-delete"),
     # --- Retention and archives (apps/audit/archive_views.py, added separately): their routes go below. ---
+    path("exports/", export_views.export_list, name="exports"),
+    path("exports/new/", export_views.export_start, name="export-start"),
+    path("exports/<int:pk>/", export_views.export_detail, name="export-detail"),
+    path("exports/<int:pk>/download/", export_views.export_download, name="export-download"),
     path("retention/", archive_views.retention, name="retention"),
     path("archives/", archive_views.archive_list, name="archives"),
     path("archives/<int:pk>/verify/", archive_views.archive_verify, name="archive-verify"),

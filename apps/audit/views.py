@@ -61,6 +61,16 @@ def _chain_status(*, full: bool) -> dict:
     }
 
 
+def _valid_filters(request, filterset) -> dict[str, str]:
+    """The filters of the request that apply (given and valid), as the export form sends them on."""
+    errors = filterset.form.errors
+    return {
+        name: value
+        for name, value in request.GET.items()
+        if name in filterset.base_filters and value and name not in errors
+    }
+
+
 def _next_url(request, before: int) -> str:
     query = request.GET.copy()
     query["before"] = str(before)
@@ -85,7 +95,12 @@ def explorer(request):
     table = AuditEventTable(rows)
     table.request = request
     table.next_url = _next_url(request, rows[-1].id) if more else ""
-    context = {"table": table, "filter_form": filterset.form, "table_id": "audit-events"}
+    context = {
+        "table": table,
+        "filter_form": filterset.form,
+        "table_id": "audit-events",
+        "export_params": _valid_filters(request, filterset),
+    }
     if htmx_partial(request) and before.isdigit():
         return vary_on_htmx(render(request, "audit/_rows.html", context))
     if htmx_partial(request):

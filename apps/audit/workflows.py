@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 # A page seals up to page_size schemas, each up to a bounded number of batches; it heartbeats per schema.
 PAGE_TIMEOUT = timedelta(minutes=5)
@@ -172,4 +173,95 @@ class ArchiveEventsWorkflow:
         )
 
 
-WORKFLOWS = [SealPendingWorkflow, ArchiveEventsWorkflow]
+# An export writes one file; it heartbeats per chunk, so a stuck one is retried long before the timeout.
+EXPORT_TIMEOUT = timedelta(hours=2)
+EXPORT_HEARTBEAT = timedelta(minutes=2)
+EXPORT_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1))
+
+
+@dataclass
+class ExportInput:
+    """Which export, in which schema (``exports.ExportInput`` has the same shape)."""
+
+    schema_name: str
+    export_id: int
+
+
+@workflow.defn(name="audit.ExportEvents")
+class ExportEventsWorkflow:
+    """Started by ``exports.export_create``: writes one export's file; when every attempt fails, marks it failed."""
+
+    @workflow.run
+    async def run(self, data: ExportInput) -> str:
+        try:
+            return await workflow.execute_activity(
+                "audit.export_write",
+                args=[data.schema_name, data.export_id],
+                start_to_close_timeout=EXPORT_TIMEOUT,
+                heartbeat_timeout=EXPORT_HEARTBEAT,
+                retry_policy=EXPORT_RETRY,
+            )
+        except ActivityError as error:
+            cause = error.cause
+            reason = getattr(cause, "message", None) or str(cause or error)
+            await workflow.execute_activity(
+                "audit.export_fail",
+                args=[data.schema_name, data.export_id, f"The export failed: {reason}"],
+                start_to_close_timeout=LIST_TIMEOUT,
+                retry_policy=RETRY,
+            )
+            return "failed"
+
+
+@dataclass
+class PurgeInput:
+    """Where a purge run of expired exports resumes; same paging as sealing."""
+
+    after: str = ""
+    provider_done: bool = False
+    page_size: int = 100
+    pages_per_run: int = 20
+    schemas: int = 0
+    expired: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PurgeResult:
+    schemas: int
+    expired: int
+    failed: list[str]
+
+
+@workflow.defn(name="audit.PurgeExports")
+class PurgeExportsWorkflow:
+    """Run by a Temporal Schedule: removes every schema's expired export files (``exports.purge_expired_exports``)."""
+
+    @workflow.run
+    async def run(self, data: PurgeInput | None = None) -> PurgeResult:
+        data = data or PurgeInput()
+        visit = await _visit_every_schema(
+            data,
+            count=data.expired,
+            provider_activity="audit.purge_exports_provider",
+            page_activity="audit.purge_exports_schemas",
+            key="expired",
+            timeout=PAGE_TIMEOUT,
+            heartbeat=PAGE_HEARTBEAT,
+        )
+        if visit.done:
+            return PurgeResult(schemas=visit.schemas, expired=visit.count, failed=visit.failed)
+        workflow.continue_as_new(
+            PurgeInput(
+                after=visit.after,
+                provider_done=True,
+                page_size=data.page_size,
+                pages_per_run=data.pages_per_run,
+                schemas=visit.schemas,
+                expired=visit.count,
+                failed=visit.failed,
+            )
+        )
+
+
+WORKFLOWS = [SealPendingWorkflow, ArchiveEventsWorkflow, ExportEventsWorkflow, PurgeExportsWorkflow]

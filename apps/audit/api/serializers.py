@@ -1,9 +1,11 @@
 """What the audit API shows of an event: everything it stores, the chain fields included."""
 
 from rest_framework import serializers
+from rest_framework.reverse import reverse
 
-from apps.audit.models import AuditArchive, AuditEvent
+from apps.audit.models import AuditArchive, AuditEvent, AuditExport
 from apps.audit.services import CHAINED_FIELDS
+from apps.core.api.serializers import StrictSerializer
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -70,3 +72,47 @@ class SavedQuerySerializer(serializers.Serializer):
     shared = serializers.BooleanField(default=False)
     owner = serializers.EmailField(source="owner.email", read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
+
+
+class AuditExportRequestSerializer(StrictSerializer):
+    format = serializers.ChoiceField(choices=AuditExport.Format.choices, help_text="`csv` or `jsonl` (JSON Lines).")
+    params = serializers.DictField(
+        child=serializers.CharField(max_length=200, allow_blank=True),
+        required=False,
+        default=dict,
+        help_text="The events list's filters (`since`, `until`, `actor`, `action`, `q`…); none exports everything.",
+    )
+
+
+class AuditExportSerializer(serializers.ModelSerializer):
+    percent = serializers.IntegerField(read_only=True)
+    requested_by = serializers.CharField(source="requested_by_display", read_only=True)
+    download = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditExport
+        fields = [
+            "id",
+            "format",
+            "params",
+            "status",
+            "total",
+            "written",
+            "percent",
+            "size",
+            "sha256",
+            "error",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "expires_at",
+            "download",
+        ]
+        read_only_fields = fields
+
+    def get_download(self, export: AuditExport) -> str | None:
+        """Where to fetch the file once the export is ready."""
+        if export.status != AuditExport.Status.DONE:
+            return None
+        return reverse("audit-api:export-download", args=[export.pk], request=self.context.get("request"))

@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .exports import AuditExportViewSet
 from .views import AuditArchiveViewSet, AuditEventViewSet, RetentionViewSet, SavedQueryViewSet
 
 app_name = "audit-api"
@@ -10,6 +11,7 @@ app_name = "audit-api"
 router = SimpleRouter()
 router.register("events", AuditEventViewSet, basename="event")
 router.register("saved-queries", SavedQueryViewSet, basename="saved-query")
+router.register("exports", AuditExportViewSet, basename="export")
 
 urlpatterns = [
     *router.urls,
