@@ -5,7 +5,6 @@ not numbers: a page stays right while new events arrive.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
 from django.http import FileResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
@@ -17,7 +16,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from apps.accounts.api.views import service_errors
-from apps.audit import services
+from apps.audit import selectors, services
 from apps.audit.archives import retention_update, verify_archive
 from apps.audit.models import AuditArchive, AuditEvent, RetentionPolicy, SavedQuery
 from apps.audit.recorder import record
@@ -208,8 +207,7 @@ class SavedQueryViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator has no user
             return SavedQuery.objects.none()
-        user = self.request.user
-        return SavedQuery.objects.filter(Q(owner=user) | Q(shared=True)).select_related("owner")
+        return selectors.saved_queries_for(user=self.request.user)
 
     def filter_queryset(self, queryset):
         return queryset  # the permission class already decided tenant-wide; rows are the user's own or shared
