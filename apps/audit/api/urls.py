@@ -3,13 +3,14 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import AuditArchiveViewSet, AuditEventViewSet, RetentionViewSet, SavedQueryViewSet
+from .views import AuditArchiveViewSet, AuditEventViewSet, RedactionRuleViewSet, RetentionViewSet, SavedQueryViewSet
 
 app_name = "audit-api"
 
 router = SimpleRouter()
 router.register("events", AuditEventViewSet, basename="event")
 router.register("saved-queries", SavedQueryViewSet, basename="saved-query")
+router.register("redaction-rules", RedactionRuleViewSet, basename="redaction-rule")
 
 urlpatterns = [
     *router.urls,
