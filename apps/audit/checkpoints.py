@@ -19,13 +19,24 @@ and the signature covers ``"<schema name>\\n<seq>\\n<hash>"``. The key id
 later derivation (another secret, another salt) gets a new id and an entry
 in ``DERIVATIONS``, and checkpoints signed under the old id still verify as
 long as the old one is kept there.
+
+Checkpoints live in the same database as the events, so someone who can
+delete the newest events *and* their checkpoints leaves a chain that
+verifies. ``export_line`` / ``read_export`` write and read them as JSON Lines
+(``manage.py export_checkpoints``) to be kept outside the database;
+``verify_chain(exported=…)`` (``verify_chain --checkpoints FILE``) holds the
+chain to such a copy.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC
 
 from django.conf import settings
 from django.db import connection
@@ -84,3 +95,68 @@ def store(seq: int, hash_: str) -> AuditCheckpoint:
 
 def latest() -> AuditCheckpoint | None:
     return AuditCheckpoint.objects.order_by("-seq").first()
+
+
+# --- Copies kept outside the database -----------------------------------------------------------
+
+EXPORT_FIELDS = ("schema", "seq", "hash", "signature", "key_id", "created_at")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+class ForeignExport(ValueError):
+    """An export holding another schema's checkpoints: the wrong file, not a broken chain."""
+
+
+@dataclass(frozen=True)
+class ExportedCheckpoint:
+    """One line of an export: a checkpoint as it was signed, and the schema whose key signed it."""
+
+    schema: str
+    seq: int
+    hash: str
+    signature: str
+    key_id: str
+    created_at: str  # when it was signed (the row's ``signed_at``), UTC ISO 8601
+
+
+def export_line(checkpoint: AuditCheckpoint, schema_name: str) -> str:
+    """One JSON Lines record of ``checkpoint`` (no newline): everything needed to verify it without the database."""
+    return json.dumps(
+        {
+            "schema": schema_name,
+            "seq": checkpoint.seq,
+            "hash": checkpoint.hash,
+            "signature": checkpoint.signature,
+            "key_id": checkpoint.key_id,
+            "created_at": checkpoint.signed_at.astimezone(UTC).isoformat(),
+        },
+        sort_keys=True,
+    )
+
+
+def read_export(lines: Iterable[str]) -> list[ExportedCheckpoint]:
+    """Parse an export; a line that is not a checkpoint raises ``ValueError`` naming the line and what is wrong."""
+    entries = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise ValueError(f"line {number} is not JSON") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"line {number} is not a JSON object")
+        missing = [name for name in EXPORT_FIELDS if name not in record]
+        if missing:
+            raise ValueError(f"line {number} lacks {', '.join(missing)}")
+        seq = record["seq"]
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+            raise ValueError(f"line {number}: seq must be a whole number from 1")
+        for name in ("hash", "signature"):
+            if not isinstance(record[name], str) or not _HEX64.fullmatch(record[name]):
+                raise ValueError(f"line {number}: {name} must be 64 lower-case hex digits")
+        for name in ("schema", "key_id", "created_at"):
+            if not isinstance(record[name], str) or not record[name]:
+                raise ValueError(f"line {number}: {name} must be a non-empty string")
+        entries.append(ExportedCheckpoint(**{name: record[name] for name in EXPORT_FIELDS}))
+    return entries

@@ -31,3 +31,11 @@ class RetentionForm(forms.Form):
         label="Days archived",
         help_text="How long an archive is kept after it was written (0 to 3650; 0 keeps archives forever).",
     )
+
+
+class SavedQueryForm(forms.Form):
+    """Name and sharing of the explorer's current filters; the filters themselves are checked by
+    ``services.saved_query_create``, exactly as the API checks them."""
+
+    name = forms.CharField(max_length=100, label="Name")
+    shared = forms.BooleanField(required=False, label="Share with the tenant")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
+from django.utils.http import urlencode
 
 # What the search box reads: the same expression in the index and in the query, so PostgreSQL uses the index.
 SEARCH_VECTOR = SearchVector("action", "actor_display", "resource_display", "resource_id", config="simple")
@@ -174,6 +175,11 @@ class SavedQuery(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def querystring(self) -> str:
+        """The filters as the explorer's (and the events API's) query string."""
+        return urlencode(sorted(self.params.items()))
 
 
 class AuditExport(models.Model):

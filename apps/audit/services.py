@@ -1,4 +1,4 @@
-"""Sealing the audit chain of the current schema, and verifying it.
+"""Sealing the audit chain of the current schema, and verifying it (also against checkpoints exported earlier).
 
 ``seal_pending`` runs off the request path (the ``audit.SealPending`` Temporal
 schedule, or the ``verify_chain`` command): it takes the unsealed events in the order they were written
@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC
 
 from django.conf import settings
@@ -114,6 +115,7 @@ class Verification:
     problem: str = ""
     from_seq: int = 1  # where the walk started: 1, or the last checkpoint's event with ``from_checkpoint``
     checkpoints: int = 0  # signed checkpoints verified
+    exported: int = 0  # checkpoints of an export (kept outside the database) matched against the table
 
     @property
     def truncated(self) -> bool:
@@ -145,8 +147,24 @@ def _forged(checked: int, checkpoint, start: int, verified: int) -> Verification
     )
 
 
-def verify_chain(*, from_checkpoint: bool = False) -> Verification:
+def verify_chain(
+    *, from_checkpoint: bool = False, exported: Sequence[checkpoints.ExportedCheckpoint] | None = None
+) -> Verification:
     """Check the sealed events of the current schema in chain order, and its signed checkpoints.
+
+    With ``exported`` (``checkpoints.read_export`` of a copy kept outside the database), the chain must also
+    hold every exported checkpoint: each must carry a valid signature, and the event at its ``seq`` must be
+    there with its hash. That catches the newest events deleted *together with* their checkpoints. An export
+    of another schema raises ``checkpoints.ForeignExport`` (the wrong file, not a broken chain).
+    """
+    result = _verify_table(from_checkpoint=from_checkpoint)
+    if not result.ok or not exported:
+        return result
+    return _verify_exported(result, exported)
+
+
+def _verify_table(*, from_checkpoint: bool) -> Verification:
+    """The chain in the table and the checkpoints stored with it.
 
     Stops at the first problem. Each checkpoint's signature must verify and the event at its ``seq`` must
     carry its hash; a checkpoint past the chain's last event means the tail was deleted. With
@@ -210,6 +228,48 @@ def verify_chain(*, from_checkpoint: bool = False) -> Verification:
     if beyond is not None:
         return _truncated(checked, expected - 1, beyond, start, verified)
     return Verification(True, checked, from_seq=start, checkpoints=verified)
+
+
+def _verify_exported(result: Verification, exported: Sequence[checkpoints.ExportedCheckpoint]) -> Verification:
+    """Hold a chain that verified on its own to checkpoints exported earlier (see ``verify_chain``)."""
+    schema = connection.schema_name
+    strangers = sorted({entry.schema for entry in exported} - {schema})
+    if strangers:
+        raise checkpoints.ForeignExport(f"The file holds checkpoints of {', '.join(strangers)}, not of '{schema}'.")
+    archived = AuditArchive.objects.order_by("-last_seq").values_list("last_seq", flat=True).first() or 0
+    last_seq = AuditEvent.objects.filter(seq__isnull=False).order_by("-seq").values_list("seq", flat=True).first()
+    last_seq = max(last_seq or 0, archived)
+    # Events moved to archives are checked there (``verify_archive``), not here.
+    entries = sorted((entry for entry in exported if entry.seq > archived), key=lambda entry: entry.seq)
+    for entry in entries:
+        if not checkpoints.is_authentic(entry, schema):
+            reason = (
+                f"the exported checkpoint at event {entry.seq} does not carry a valid signature (forged or altered)"
+            )
+            return replace(result, ok=False, first_bad_seq=entry.seq, reason=reason, problem=Problem.CHECKPOINT_FORGED)
+    inside = [entry for entry in entries if entry.seq <= last_seq]
+    matched = 0
+    for start in range(0, len(inside), 5000):
+        chunk = inside[start : start + 5000]
+        hashes = dict(AuditEvent.objects.filter(seq__in=[e.seq for e in chunk]).values_list("seq", "hash"))
+        for entry in chunk:
+            if hashes.get(entry.seq) != entry.hash:
+                reason = f"event {entry.seq} does not match the exported checkpoint at that event"
+                return replace(
+                    result, ok=False, first_bad_seq=entry.seq, reason=reason, problem=Problem.CHECKPOINT_MISMATCH
+                )
+            matched += 1
+    if len(inside) < len(entries):
+        beyond = entries[-1]
+        reason = (
+            f"the chain was truncated: it ends at event {last_seq} but a checkpoint exported on "
+            f"{beyond.created_at} names event {beyond.seq}, so events {last_seq + 1} to {beyond.seq} were deleted "
+            "from its end (their checkpoints in the database with them)"
+        )
+        return replace(
+            result, ok=False, first_bad_seq=last_seq + 1, reason=reason, problem=Problem.TRUNCATED, exported=matched
+        )
+    return replace(result, exported=matched)
 
 
 # --- Tenant redaction rules ---------------------------------------------------------------------

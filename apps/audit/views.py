@@ -1,5 +1,6 @@
 """The audit pages (/audit/ on tenant hosts, and on the provider host for the provider's own stream in ``public``):
-the explorer, one event, the chain's status and a full check of it, and the tenant's redaction rules.
+the explorer with its saved queries, one event, the chain's status and a full check of it, and the tenant's
+redaction rules.
 
 Built like the access pages: every view needs the ``audit:*`` permission that
 fits (visitors are sent to sign in); a change is a POST that goes through
@@ -15,16 +16,18 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.core.authorization import Resource, permission_required, require, visible
 from apps.core.htmx import htmx_partial, vary_on_htmx
 
-from . import services
+from . import selectors, services
 from .filtersets_pages import AuditEventPageFilterSet
-from .forms import RedactionRuleForm
+from .forms import RedactionRuleForm, SavedQueryForm
 from .models import AuditEvent, RedactionRule
 from .tables import AuditEventTable, RedactionRuleTable, outcome_badge
 
@@ -61,52 +64,75 @@ def _chain_status(*, full: bool) -> dict:
     }
 
 
-def _valid_filters(request, filterset) -> dict[str, str]:
-    """The filters of the request that apply (given and valid), as the export form sends them on."""
+def _valid_filters(data, filterset) -> dict[str, str]:
+    """The filters in ``data`` that apply (given and valid), as the export form sends them on."""
     errors = filterset.form.errors
     return {
-        name: value
-        for name, value in request.GET.items()
-        if name in filterset.base_filters and value and name not in errors
+        name: value for name, value in data.items() if name in filterset.base_filters and value and name not in errors
     }
 
 
-def _next_url(request, before: int) -> str:
-    query = request.GET.copy()
+def _next_url(data, before: int) -> str:
+    query = data.copy()
     query["before"] = str(before)
-    return f"{request.path}?{query.urlencode()}"
+    return f"{reverse('audit:explorer')}?{query.urlencode()}"
 
 
 # --- Explorer -----------------------------------------------------------------------------------
 
 
-@require_safe
-@permission_required("audit:event:view")
-def explorer(request):
-    """``/audit/``: events newest first, filtered; to HTMX the rows after ``before`` only (the infinite scroll)."""
-    filterset = AuditEventPageFilterSet(request.GET, queryset=_events(request), request=request)
+# Form fields of the save form, and the keyset: never carried along as filters of a saved query.
+NOT_FILTERS = {"before", "name", "shared", "csrfmiddlewaretoken"}
+
+
+def _filter_params(data) -> list[tuple[str, str]]:
+    """The filters in ``data`` (the explorer's query, or a save form's post) with a value, as pairs."""
+    return [(key, value) for key, value in data.items() if key not in NOT_FILTERS and value.strip()]
+
+
+def _saved_panel(request, *, params, form=None) -> dict:
+    """What the saved-queries panel draws: the queries the user sees, and the save form for ``params``."""
+    return {
+        "saved_queries": selectors.saved_queries_for(user=request.user),
+        "saved_form": form or SavedQueryForm(),
+        "saved_params": params,
+    }
+
+
+def _explorer_page(request, data, *, saved_form=None, status: int = 200):
+    """The explorer for the filters in ``data``: the whole page, or to HTMX only what the filters change."""
+    filterset = AuditEventPageFilterSet(data, queryset=_events(request), request=request)
     filterset.is_valid()  # a bad filter is shown as an error and ignored; the valid ones still apply
     queryset = filterset.qs.order_by("-id")
-    before = request.GET.get("before", "")
+    before = data.get("before", "")
     if before.isdigit():
         queryset = queryset.filter(id__lt=int(before))
     rows = list(queryset[: PAGE_SIZE + 1])
     more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
     table = AuditEventTable(rows)
     table.request = request
-    table.next_url = _next_url(request, rows[-1].id) if more else ""
+    table.next_url = _next_url(data, rows[-1].id) if more else ""
     context = {
         "table": table,
         "filter_form": filterset.form,
         "table_id": "audit-events",
-        "export_params": _valid_filters(request, filterset),
+        "export_params": _valid_filters(data, filterset),
     }
     if htmx_partial(request) and before.isdigit():
         return vary_on_htmx(render(request, "audit/_rows.html", context))
+    context.update(_saved_panel(request, params=_filter_params(data), form=saved_form))
     if htmx_partial(request):
-        return vary_on_htmx(render(request, "audit/_events.html", context))
+        # The events, and (out of band) the filters the save form would save.
+        return vary_on_htmx(render(request, "audit/_events_refresh.html", context))
     context["chain"] = _chain_status(full=False)
-    return vary_on_htmx(render(request, "audit/explorer.html", context))
+    return vary_on_htmx(render(request, "audit/explorer.html", context, status=status))
+
+
+@require_safe
+@permission_required("audit:event:view")
+def explorer(request):
+    """``/audit/``: events newest first, filtered; to HTMX the rows after ``before`` only (the infinite scroll)."""
+    return _explorer_page(request, request.GET)
 
 
 @require_POST
@@ -226,3 +252,50 @@ def redaction_delete(request, pk: int):
         "cancel_url": reverse("audit:redaction"),
     }
     return render(request, "access/confirm_delete.html", context)
+
+
+# --- Saved queries ------------------------------------------------------------------------------
+
+
+def _saved_panel_response(request, *, params, form=None):
+    # htmx swaps only successful answers in: a refused save comes back as 200 too, its reasons next to the fields.
+    context = _saved_panel(request, params=params, form=form)
+    return vary_on_htmx(render(request, "audit/_saved_queries.html", context))
+
+
+@require_POST
+@permission_required("audit:event:view")
+def saved_query_save(request):
+    """``POST /audit/saved-queries/``: save the filters posted with the form (the explorer's current ones)."""
+    params = _filter_params(request.POST)
+    form = SavedQueryForm(request.POST)
+    if form.is_valid():
+        try:
+            query = services.saved_query_create(
+                owner=request.user,
+                name=form.cleaned_data["name"],
+                params=dict(params),
+                shared=form.cleaned_data["shared"],
+            )
+        except ValidationError as error:
+            _refused(form, error)
+        else:
+            if htmx_partial(request):
+                return _saved_panel_response(request, params=params)
+            messages.success(request, f"The query '{query.name}' was saved.")
+            return redirect(f"{reverse('audit:explorer')}?{query.querystring}")
+    if htmx_partial(request):
+        return _saved_panel_response(request, params=params, form=form)
+    return _explorer_page(request, QueryDict(urlencode(params)), saved_form=form, status=400)
+
+
+@require_POST
+@permission_required("audit:event:view")
+def saved_query_delete(request, pk: int):
+    """``POST /audit/saved-queries/<id>/delete/``: one the user sees (else 404), deleted if the service lets them."""
+    query = get_object_or_404(selectors.saved_queries_for(user=request.user), pk=pk)
+    services.saved_query_delete(actor=request.user, query=query)  # someone else's shared query: PermissionDenied
+    if htmx_partial(request):
+        return _saved_panel_response(request, params=_filter_params(request.POST))
+    messages.success(request, f"The query '{query.name}' was deleted.")
+    return redirect("audit:explorer")

@@ -29,4 +29,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets whose field name ("kind") other components use with other choices: named once, here.
+    "ENUM_NAME_OVERRIDES": {"AuditRedactionRuleKindEnum": "apps.audit.models.RedactionRule.Kind"},
 }

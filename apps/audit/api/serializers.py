@@ -3,7 +3,7 @@
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from apps.audit.models import AuditArchive, AuditEvent, AuditExport
+from apps.audit.models import AuditArchive, AuditEvent, AuditExport, RedactionRule
 from apps.audit.services import CHAINED_FIELDS
 from apps.core.api.serializers import StrictSerializer
 
@@ -116,3 +116,40 @@ class AuditExportSerializer(serializers.ModelSerializer):
         if export.status != AuditExport.Status.DONE:
             return None
         return reverse("audit-api:export-download", args=[export.pk], request=self.context.get("request"))
+
+
+# --- Tenant redaction rules ---------------------------------------------------------------------
+
+_KIND_HELP = "`field`: redact the whole value under keys matching the pattern. `value`: replace matching text."
+_PATTERN_HELP = (
+    "A regular expression (at most 500 characters). Refused when invalid, when it matches empty text, or when "
+    "it runs out of time on hostile inputs (catastrophic backtracking, such as `(a|aa)+$`)."
+)
+
+
+class RedactionRuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RedactionRule
+        fields = ["id", "kind", "pattern", "description", "enabled", "created_at"]
+        read_only_fields = fields
+        ref_name = "AuditRedactionRule"
+
+
+class RedactionRuleCreateSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=RedactionRule.Kind.choices, help_text=_KIND_HELP)
+    pattern = serializers.CharField(max_length=500, trim_whitespace=False, help_text=_PATTERN_HELP)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    enabled = serializers.BooleanField(required=False, default=True)
+
+    class Meta:
+        ref_name = "AuditRedactionRuleCreate"
+
+
+class RedactionRuleUpdateSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=RedactionRule.Kind.choices, required=False, help_text=_KIND_HELP)
+    pattern = serializers.CharField(max_length=500, trim_whitespace=False, required=False, help_text=_PATTERN_HELP)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    enabled = serializers.BooleanField(required=False)
+
+    class Meta:
+        ref_name = "AuditRedactionRuleUpdate"

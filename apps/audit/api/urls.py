@@ -4,7 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .exports import AuditExportViewSet
-from .views import AuditArchiveViewSet, AuditEventViewSet, RetentionViewSet, SavedQueryViewSet
+from .views import AuditArchiveViewSet, AuditEventViewSet, RedactionRuleViewSet, RetentionViewSet, SavedQueryViewSet
 
 app_name = "audit-api"
 
@@ -12,6 +12,7 @@ router = SimpleRouter()
 router.register("events", AuditEventViewSet, basename="event")
 router.register("saved-queries", SavedQueryViewSet, basename="saved-query")
 router.register("exports", AuditExportViewSet, basename="export")
+router.register("redaction-rules", RedactionRuleViewSet, basename="redaction-rule")
 
 urlpatterns = [
     *router.urls,

@@ -1,25 +1,25 @@
-"""The audit API (/api/v1/audit/): this schema's events, newest first, a check of the chain, retention, archives.
+"""The audit API (/api/v1/audit/): this schema's events, newest first, a check of the chain, retention, archives,
+saved queries and the tenant's redaction rules.
 
 Events are an append-only stream, so pages are cursors (keyset on the id),
 not numbers: a page stays right while new events arrive.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
 from django.http import FileResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from apps.accounts.api.views import service_errors
-from apps.audit import services
+from apps.audit import selectors, services
 from apps.audit.archives import retention_update, verify_archive
-from apps.audit.models import AuditArchive, AuditEvent, RetentionPolicy, SavedQuery
+from apps.audit.models import AuditArchive, AuditEvent, RedactionRule, RetentionPolicy, SavedQuery
 from apps.audit.recorder import record
 from apps.audit.services import verify_chain
 from apps.audit.storage import StorageError, get_storage
@@ -31,6 +31,9 @@ from .serializers import (
     ArchiveVerificationSerializer,
     AuditArchiveSerializer,
     AuditEventSerializer,
+    RedactionRuleCreateSerializer,
+    RedactionRuleSerializer,
+    RedactionRuleUpdateSerializer,
     RetentionSerializer,
     SavedQuerySerializer,
     VerificationSerializer,
@@ -208,8 +211,7 @@ class SavedQueryViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator has no user
             return SavedQuery.objects.none()
-        user = self.request.user
-        return SavedQuery.objects.filter(Q(owner=user) | Q(shared=True)).select_related("owner")
+        return selectors.saved_queries_for(user=self.request.user)
 
     def filter_queryset(self, queryset):
         return queryset  # the permission class already decided tenant-wide; rows are the user's own or shared
@@ -231,3 +233,83 @@ class SavedQueryViewSet(
         from django.shortcuts import get_object_or_404
 
         return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+
+# --- Tenant redaction rules ---------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="This tenant's redaction rules",
+        responses={200: RedactionRuleSerializer(many=True), **problem_responses(401, 403)},
+    ),
+    retrieve=extend_schema(
+        summary="One redaction rule", responses={200: RedactionRuleSerializer, **problem_responses(401, 404)}
+    ),
+)
+class RedactionRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Rules the tenant adds to the built-in redaction; every change goes through ``services.redaction_rule_save``
+    or ``redaction_rule_delete``, which refuse runaway patterns and record ``audit:redaction:update``."""
+
+    serializer_class = RedactionRuleSerializer
+    permission_classes = [ActionPermission]
+    filter_backends = [AuthorizedFilter]
+    lookup_value_regex = "[0-9]+"
+    # Decided on the tenant (rules are not registry resources): without audit:redaction:view a rule is a 404,
+    # with it but without audit:redaction:update a change is a 403.
+    access_kind = "audit:redaction"
+    action_permissions = {
+        "list": "audit:redaction:view",
+        "retrieve": "audit:redaction:view",
+        "create": "audit:redaction:update",
+        "partial_update": "audit:redaction:update",
+        "destroy": "audit:redaction:update",
+    }
+
+    def get_queryset(self):
+        return RedactionRule.objects.order_by("kind", "pattern")
+
+    @extend_schema(
+        summary="Add a redaction rule",
+        description="A pattern that is invalid, matches empty text or can run away on some input is a 400 whose "
+        "`errors.pattern` says why; so is a rule that exists already.",
+        request=RedactionRuleCreateSerializer,
+        responses={201: RedactionRuleSerializer, **problem_responses(400, 401, 403)},
+    )
+    def create(self, request):
+        data = RedactionRuleCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with service_errors():
+            rule = services.redaction_rule_save(actor=request.user, **data.validated_data)
+        return Response(RedactionRuleSerializer(rule).data, status=201)
+
+    @extend_schema(
+        summary="Change a redaction rule (kind, pattern, description, enabled)",
+        description="Fields left out keep their value. A new pattern is checked as when adding a rule.",
+        request=RedactionRuleUpdateSerializer,
+        responses={200: RedactionRuleSerializer, **problem_responses(400, 401, 403, 404)},
+    )
+    def partial_update(self, request, pk=None):
+        rule = self.get_object()
+        data = RedactionRuleUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = data.validated_data
+        with service_errors():
+            rule = services.redaction_rule_save(
+                actor=request.user,
+                rule=rule,
+                kind=changes.get("kind", rule.kind),
+                pattern=changes.get("pattern", rule.pattern),
+                description=changes.get("description", rule.description),
+                enabled=changes.get("enabled", rule.enabled),
+            )
+        return Response(RedactionRuleSerializer(rule).data)
+
+    @extend_schema(
+        summary="Delete a redaction rule",
+        description="Events recorded from then on no longer get its redaction; events already stored keep theirs.",
+        responses={204: OpenApiResponse(description="Deleted."), **problem_responses(401, 403, 404)},
+    )
+    def destroy(self, request, pk=None):
+        services.redaction_rule_delete(actor=request.user, rule=self.get_object())
+        return Response(status=204)
