@@ -232,7 +232,10 @@ class SavedQueryViewSet(
     def get_object(self):
         from django.shortcuts import get_object_or_404
 
-        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        query = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        # Detail routes are decided on the object: someone who lost the right to read the trail keeps no say.
+        self.check_object_permissions(self.request, query)
+        return query
 
 
 # --- Tenant redaction rules ---------------------------------------------------------------------

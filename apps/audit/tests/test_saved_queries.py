@@ -53,3 +53,16 @@ def test_plain_users_have_no_saved_queries(acme):
     with schema_context(acme.schema_name):
         plain = user_create(email="plain@saved.test", password=None)
     assert client_for(acme, plain).get("/api/v1/audit/saved-queries/").status_code == 403
+
+
+def test_losing_the_right_to_read_the_trail_leaves_no_say_over_ones_saved_queries(acme, two_admins):
+    one = client_for(acme, two_admins[0])
+    saved = post(one, {"name": "Mine", "params": {"outcome": "denied"}}).json()
+    with schema_context(acme.schema_name):
+        two_admins[0].is_tenant_admin = False
+        two_admins[0].save(update_fields=["is_tenant_admin"])
+    assert one.delete(f"/api/v1/audit/saved-queries/{saved['id']}/").status_code in (403, 404)
+    with schema_context(acme.schema_name):
+        from apps.audit.models import SavedQuery
+
+        assert SavedQuery.objects.filter(pk=saved["id"]).exists()
