@@ -343,10 +343,9 @@ def redaction_rule_delete(*, actor, rule) -> None:
 def saved_query_create(*, owner, name: str, params: dict, shared: bool = False):
     """Save a set of explorer filters; every filter must be one the events API knows, with a valid value."""
     from django.core.exceptions import ValidationError
-    from django.http import QueryDict
 
-    from .api.filtersets import AuditEventFilterSet
-    from .models import AuditEvent, SavedQuery
+    from .exports import check_event_filters
+    from .models import SavedQuery
 
     name = (name or "").strip()
     errors: dict[str, list[str]] = {}
@@ -354,24 +353,14 @@ def saved_query_create(*, owner, name: str, params: dict, shared: bool = False):
         errors["name"] = ["Give the query a name of 1 to 100 characters."]
     elif SavedQuery.objects.filter(owner=owner, name=name).exists():
         errors["name"] = [f"You already have a query named '{name}'."]
-    if not isinstance(params, dict) or not all(isinstance(v, str | int) for v in params.values()):
-        errors["params"] = ["Give the filters as an object of names and text values."]
-    else:
-        known = set(AuditEventFilterSet.base_filters)
-        unknown = sorted(set(params) - known)
-        if unknown:
-            errors["params"] = [f"Unknown filters: {', '.join(unknown)} (known: {', '.join(sorted(known))})."]
-        else:
-            data = QueryDict(mutable=True)
-            data.update({key: str(value) for key, value in params.items()})
-            form = AuditEventFilterSet(data, queryset=AuditEvent.objects.none()).form
-            if not form.is_valid():
-                errors["params"] = [f"{field}: {' '.join(msgs)}" for field, msgs in form.errors.items()]
+    cleaned = {}
+    try:
+        cleaned = check_event_filters(params)
+    except ValidationError as error:
+        errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
-    return SavedQuery.objects.create(
-        owner=owner, name=name, params={k: str(v) for k, v in params.items()}, shared=bool(shared)
-    )
+    return SavedQuery.objects.create(owner=owner, name=name, params=cleaned, shared=bool(shared))
 
 
 def saved_query_delete(*, actor, query) -> None:
