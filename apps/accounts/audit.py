@@ -1,4 +1,5 @@
-"""Audit events of accounts: sign-in, sign-out, failed sign-ins and lockouts (receivers), and a helper for services.
+"""Audit events of accounts: sign-in, sign-out (or timeout), failed sign-ins and lockouts (receivers), and a helper
+for services.
 
 The receivers are connected when ``apps.accounts.signals`` is imported (in
 ``AccountsConfig.ready``). Services record their own events with
@@ -23,6 +24,7 @@ from django.dispatch import receiver
 from apps.audit.models import Outcome
 from apps.audit.recorder import record
 
+from .middleware import TIMEOUT_REASON
 from .models import User
 
 USER_RESOURCE = "accounts:user"
@@ -93,13 +95,15 @@ def audit_login(sender, request, user, **kwargs):
 def audit_logout(sender, request, user, **kwargs):
     if user is None or not getattr(user, "is_authenticated", False):
         return  # signing out without being signed in changes nothing
+    timeout = getattr(request, TIMEOUT_REASON, None) if request is not None else None
     record(
-        "accounts:session:logout",
+        "accounts:session:timeout" if timeout else "accounts:session:logout",
         actor=user,
         request=_django_request(request) if request is not None else None,
         resource_type=USER_RESOURCE,
         resource_id=user.pk,
         resource_display=user.email,
+        metadata={"reason": timeout} if timeout else None,
     )
 
 

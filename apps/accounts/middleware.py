@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import Resolver404, resolve, reverse
 from django_htmx.http import HttpResponseClientRedirect
@@ -28,6 +29,8 @@ LAST_SEEN_AT = "accounts.last_seen_at"
 # Set by whoever signs a session in with a shorter life than the policy's (delegated access): seconds from sign-in.
 MAX_AGE_SECONDS = "accounts.max_age_seconds"
 LAST_SEEN_RESOLUTION = 60
+# Set on the request while a timeout signs it out, so the sign-out's audit event says why (``audit.audit_logout``).
+TIMEOUT_REASON = "_accounts_session_timeout"
 
 
 def session_started(session) -> None:
@@ -92,8 +95,9 @@ class SessionTimeoutMiddleware:
         if isinstance(cap, int) and cap > 0:
             absolute_limit = min(absolute_limit, cap)
         if now - last_seen_at > idle_limit:
-            reason = f"You were signed out after {policy.session_idle_minutes} minutes without activity."
+            kind, reason = "idle", f"You were signed out after {policy.session_idle_minutes} minutes without activity."
         elif now - signed_in_at > absolute_limit:
+            kind = "max_age"
             reason = (
                 f"You were signed out because your session reached its maximum length of {_duration(absolute_limit)}."
             )
@@ -101,12 +105,16 @@ class SessionTimeoutMiddleware:
             if now - last_seen_at >= LAST_SEEN_RESOLUTION:
                 session[LAST_SEEN_AT] = now
             return None
-        return self.sign_out(request, reason)
+        return self.sign_out(request, reason, kind=kind)
 
     @staticmethod
-    def sign_out(request: HttpRequest, reason: str):
+    def sign_out(request: HttpRequest, reason: str, *, kind: str = "idle"):
         path = request.get_full_path()
-        logout(request)  # ends the session; the user_logged_out receiver forgets its UserSession row
+        setattr(request, TIMEOUT_REASON, kind)
+        # Ends the session; the user_logged_out receivers forget its UserSession row and record the timeout,
+        # all in one transaction.
+        with transaction.atomic():
+            logout(request)
         if is_api_request(request):
             if request.META.get("HTTP_AUTHORIZATION"):
                 return None  # the request carries its own credential: let the API judge that one

@@ -30,7 +30,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from apps.audit.recorder import record
+from apps.audit.recorder import SYSTEM, record
 
 from .audit import USER_RESOURCE, record_user_event
 from .jwt import RefreshToken, token_digest
@@ -84,8 +84,55 @@ def user_update_profile(*, user: User, display_name: str) -> User:
     display_name = (display_name or "").strip()
     if len(display_name) > 150:
         raise ValidationError({"display_name": "The name may be at most 150 characters."})
-    user.display_name = display_name
-    user.save(update_fields=["display_name"])
+    before = user.display_name
+    if display_name == before:
+        return user
+    with transaction.atomic():
+        user.display_name = display_name
+        user.save(update_fields=["display_name"])
+        record_user_event(
+            "accounts:user:profile_update", actor=user, user=user, changes={"display_name": [before, display_name]}
+        )
+    return user
+
+
+def user_seed(
+    *,
+    email: str,
+    password: str | None,
+    via: str,
+    display_name: str = "",
+    is_staff: bool = False,
+    is_superuser: bool = False,
+    is_tenant_admin: bool = False,
+    action: str = "accounts:user:seed",
+) -> User:
+    """Create an account no person asked for here (provisioning's first admin, ``seed_demo``, ``create_user``).
+
+    Recorded with the system as actor (``via`` names the path) in the same transaction as the account.
+    """
+    with transaction.atomic():
+        user = user_create(
+            email=email,
+            password=password,
+            display_name=display_name,
+            is_staff=is_staff,
+            is_superuser=is_superuser,
+            is_tenant_admin=is_tenant_admin,
+        )
+        record_user_event(
+            action,
+            actor=SYSTEM,
+            user=user,
+            changes={
+                "email": [None, user.email],
+                "display_name": [None, user.display_name],
+                "is_tenant_admin": [None, user.is_tenant_admin],
+                "is_staff": [None, user.is_staff],
+                "is_superuser": [None, user.is_superuser],
+            },
+            metadata={"via": via, "password_set": user.has_usable_password()},
+        )
     return user
 
 
@@ -97,12 +144,46 @@ def seed_first_admin(*, tenant, options: dict) -> None:
     """
     email = options.get("admin_email")
     if email:
-        user_create(
+        user_seed(
             email=email,
             password=options.get("admin_password"),
             display_name=options.get("admin_name", ""),
             is_tenant_admin=True,
+            via="provisioning",
         )
+
+
+# --- A person's own password, sessions and invitation ----------------------------------------
+# Django's auth forms set the password; the page calls one of these in the same transaction, after the form saved.
+
+
+def user_password_changed(*, user: User, old_session_key: str | None, new_session_key: str | None) -> None:
+    """After ``user`` changed their own password: this session follows its new key, every other one ends."""
+    with transaction.atomic():
+        user_session_rekey(old_key=old_session_key, new_key=new_session_key)
+        # A new password ends every other session and every JWT of the account.
+        user_credentials_revoke(user=user, keep_session=new_session_key)
+        record_user_event("accounts:user:password_change", actor=user, user=user)
+
+
+def user_password_reset_completed(*, user: User) -> None:
+    """After ``user`` set a new password through an emailed reset link: unlocked, and signed out everywhere."""
+    with transaction.atomic():
+        # Whoever proved they own the mailbox may sign in again, even if their account was locked.
+        cleared = user_unlock(user=user)
+        # Whoever knew the old password is signed out: every session and JWT of the account ends.
+        user_credentials_revoke(user=user)
+        record_user_event(
+            "accounts:user:password_reset_complete",
+            actor=user,
+            user=user,
+            metadata={"lockout_records_cleared": cleared},
+        )
+
+
+def user_invitation_accepted(*, user: User) -> None:
+    """After ``user`` chose their first password through an invitation link (and was signed in)."""
+    record_user_event("accounts:invitation:accept", actor=user, user=user)
 
 
 # --- Managing users (tenant administrators) -------------------------------------------------
@@ -491,6 +572,33 @@ def user_credentials_revoke(*, user: User, keep_session: str | None = None) -> N
         BlacklistedToken.objects.bulk_create([BlacklistedToken(token=token) for token in live], ignore_conflicts=True)
 
 
+def user_session_end(*, user: User, keep: str | None, session: UserSession | None = None) -> int:
+    """``user`` ends one of their own sessions (``session``) or, without one, every session but ``keep``.
+
+    Recorded as ``accounts:session:revoke`` when something ended; return how many ended.
+    """
+    if session is not None and session.user_id != user.pk:
+        raise ValidationError("You can only end your own sessions.")
+    with transaction.atomic():
+        keys = [session.session_key] if session is not None else None
+        ended = user_sessions_revoke(user=user, session_keys=keys, keep=keep)
+        if ended:
+            # The row id, never the key: session keys are secrets.
+            which = {"scope": "one", "session_id": session.pk} if session is not None else {"scope": "others"}
+            record_user_event("accounts:session:revoke", actor=user, user=user, metadata={**which, "ended": ended})
+    return ended
+
+
+def user_sign_out_everywhere(*, user: User) -> None:
+    """``user`` ends every session of theirs, this one included, and every JWT (the sessions page's button)."""
+    with transaction.atomic():
+        ended = UserSession.objects.filter(user=user).count()
+        user_credentials_revoke(user=user)
+        record_user_event(
+            "accounts:session:revoke", actor=user, user=user, metadata={"scope": "everywhere", "ended": ended}
+        )
+
+
 def user_sessions_revoke(*, user: User, session_keys: list[str] | None = None, keep: str | None = None) -> int:
     """End ``user``'s sessions (the given ones, or all) except ``keep``; return how many were ended."""
     records = UserSession.objects.filter(user=user)
@@ -524,14 +632,51 @@ def user_admin_unlock(*, actor: User, user: User) -> int:
     return cleared
 
 
-def ip_unlock(*, ip_address: str) -> int:
-    """Forget the failed sign-ins from one address here; return how many records went."""
+def lockout_unlock(*, user: User | None = None, ip_address: str | None = None, via: str) -> dict[str, int]:
+    """Lift a lockout on no person's behalf (the ``unlock_user`` command): an account's, an address's, or both.
+
+    Both are checked before anything is forgotten; each is recorded as ``accounts:lockout:unlock`` with the
+    system as actor. Returns the records cleared per ``"user"`` and ``"ip"``.
+    """
+    if user is None and not ip_address:
+        raise ValidationError("Name an account, an address or both.")
+    if ip_address is not None:
+        ip_address = _valid_address(ip_address)
+    cleared: dict[str, int] = {}
+    with transaction.atomic():
+        if ip_address is not None:
+            cleared["ip"] = axes_reset(ip=ip_address)
+            record(
+                "accounts:lockout:unlock",
+                actor=SYSTEM,
+                resource_type="accounts:address",
+                resource_id=ip_address,
+                resource_display=ip_address,
+                metadata={"via": via, "records_cleared": cleared["ip"]},
+            )
+        if user is not None:
+            cleared["user"] = user_unlock(user=user)
+            record_user_event(
+                "accounts:lockout:unlock",
+                actor=SYSTEM,
+                user=user,
+                metadata={"via": via, "records_cleared": cleared["user"]},
+            )
+    return cleared
+
+
+def _valid_address(ip_address: str) -> str:
     ip_address = (ip_address or "").strip()
     try:
         validate_ipv46_address(ip_address)
     except ValidationError:
         raise ValidationError({"ip_address": "Enter a valid IPv4 or IPv6 address."}) from None
-    return axes_reset(ip=ip_address)
+    return ip_address
+
+
+def ip_unlock(*, ip_address: str) -> int:
+    """Forget the failed sign-ins from one address; return how many went. Unrecorded (``lockout_unlock`` records)."""
+    return axes_reset(ip=_valid_address(ip_address))
 
 
 # --- Account policy -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ a POST that goes through the services.
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -200,7 +201,10 @@ class InvitationView(auth_views.PasswordResetConfirmView):
         return user
 
     def form_valid(self, form):
-        response = super().form_valid(form)
+        # The first password, the sign-in and the audit event commit together.
+        with transaction.atomic():
+            response = super().form_valid(form)
+            services.user_invitation_accepted(user=form.user)
         messages.success(self.request, "Welcome! Your password is set and you are signed in.")
         return response
 

@@ -9,6 +9,7 @@ from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.forms.models import model_to_dict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
@@ -55,11 +56,10 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("accounts:password-reset-complete")
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        # Whoever proved they own the mailbox may sign in again, even if their account was locked.
-        services.user_unlock(user=form.user)
-        # Whoever knew the old password is signed out: every session and JWT of the account ends.
-        services.user_credentials_revoke(user=form.user)
+        # The new password, the unlock, the sessions ended and the audit event commit together.
+        with transaction.atomic():
+            response = super().form_valid(form)
+            services.user_password_reset_completed(user=form.user)
         return response
 
 
@@ -107,17 +107,17 @@ def sessions(request):
     if request.method == "POST":
         if request.POST.get("everywhere"):
             # This session too, and every JWT: back to the sign-in page.
-            services.user_credentials_revoke(user=request.user)
+            services.user_sign_out_everywhere(user=request.user)
             logout(request)
             messages.success(request, "Signed out everywhere.")
             return redirect("accounts:sign-in")
         if request.POST.get("all_others"):
-            ended = services.user_sessions_revoke(user=request.user, keep=current)
+            ended = services.user_session_end(user=request.user, keep=current)
         else:
             # By row id: session keys are secrets and never leave the server. Another user's row is a 404.
             pk = request.POST.get("session", "")
             record = get_object_or_404(sessions_of(request.user), pk=int(pk) if pk.isdigit() else 0)
-            ended = services.user_sessions_revoke(user=request.user, session_keys=[record.session_key], keep=current)
+            ended = services.user_session_end(user=request.user, session=record, keep=current)
         messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")
         return redirect("accounts:sessions")
     return render(request, "accounts/sessions.html", {"sessions": sessions_of(request.user), "current": current})
@@ -129,11 +129,12 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form):
         before = self.request.session.session_key
-        response = super().form_valid(form)  # rotates this session's key
-        after = self.request.session.session_key
-        services.user_session_rekey(old_key=before, new_key=after)
-        # A new password ends every other session and every JWT of the account.
-        services.user_credentials_revoke(user=form.user, keep_session=after)
+        # The new password, the other sessions ended and the audit event commit together.
+        with transaction.atomic():
+            response = super().form_valid(form)  # rotates this session's key
+            services.user_password_changed(
+                user=form.user, old_session_key=before, new_session_key=self.request.session.session_key
+            )
         return response
 
 

@@ -45,6 +45,20 @@ def bound_actor(actor):
         _current_actor.reset(token)
 
 
+class _System:
+    """The actor of work no person asked for (provisioning's seeds, management commands)."""
+
+    is_authenticated = False
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+
+# Pass ``actor=SYSTEM`` to record an event with no actor (shown as "system"): unlike ``actor=None`` it does not fall
+# back to the request being answered, whose user may belong to another schema (provider staff provisioning a tenant).
+SYSTEM = _System()
+
+
 # The schema's enabled tenant rules, as (kind, pattern) pairs; the key is per schema (django-tenants' key function).
 RULES_CACHE_KEY = "audit:redaction-rules"
 RULES_CACHE_SECONDS = 300

@@ -25,7 +25,8 @@ def admin(acme):
 
 
 @pytest.fixture
-def stream(acme):
+def stream(acme, empty_streams):
+    # From empty: provisioning acme recorded its first admin's seeding (accounts:user:seed) on an accounts:user.
     with schema_context(acme.schema_name):
         for n in range(7):
             recorder.record(

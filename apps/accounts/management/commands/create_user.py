@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
-from apps.accounts.services import user_create
+from apps.accounts.services import user_seed
 from apps.core.errors import describe_validation_error
 from apps.tenancy.context import provider_context
 from apps.tenancy.selectors import provider_get, tenant_by_slug
@@ -36,7 +36,14 @@ class Command(BaseCommand):
         flags = {"is_staff": admin, "is_superuser": admin} if target.is_provider else {"is_tenant_admin": admin}
         try:
             with tenant_context(target):
-                user = user_create(email=email, password=password, display_name=name, **flags)
+                user = user_seed(
+                    email=email,
+                    password=password,
+                    display_name=name,
+                    via="create_user",
+                    action="accounts:user:create",
+                    **flags,
+                )
         except ValidationError as exc:
             raise CommandError(describe_validation_error(exc)) from None
         how = "with the given password" if password else "without a password (use 'Forgot your password?')"

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import User
-from apps.accounts.services import user_create
+from apps.accounts.services import user_seed
 from apps.core.errors import describe_validation_error
 from apps.tenancy import services
 from apps.tenancy.context import provider_context
@@ -48,12 +48,13 @@ class Command(BaseCommand):
     def _seed(self) -> None:
         services.provider_ensure()
         if not User.objects.filter(email__iexact=PROVIDER_ADMIN).exists():
-            user_create(
+            user_seed(
                 email=PROVIDER_ADMIN,
                 password=self.password(),
                 display_name="Provider Admin",
                 is_staff=True,
                 is_superuser=True,
+                via="seed_demo",
             )
             self.stdout.write(f"Created provider admin {PROVIDER_ADMIN}.")
         for spec in DEMO_TENANTS:
@@ -72,8 +73,12 @@ class Command(BaseCommand):
                 continue
             with tenant_context(tenant):
                 if not User.objects.filter(email__iexact=admin).exists():
-                    user_create(
-                        email=admin, password=self.password(), display_name="Tenant Admin", is_tenant_admin=True
+                    user_seed(
+                        email=admin,
+                        password=self.password(),
+                        display_name="Tenant Admin",
+                        is_tenant_admin=True,
+                        via="seed_demo",
                     )
                     self.stdout.write(f"Created tenant admin {admin}.")
 

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import User
-from apps.accounts.services import ip_unlock, user_unlock
+from apps.accounts.services import lockout_unlock
 from apps.core.errors import describe_validation_error
 from apps.tenancy.context import provider_context
 from apps.tenancy.selectors import provider_get, tenant_by_slug
@@ -34,12 +34,15 @@ class Command(BaseCommand):
             user = User.objects.filter(email__iexact=email.strip()).first() if email else None
             if email and user is None:
                 raise CommandError(f"No user with email '{email}' in '{target.slug}'.")
-            if ip:
-                try:
-                    count = ip_unlock(ip_address=ip)
-                except ValidationError as exc:
-                    raise CommandError(describe_validation_error(exc)) from None
-                self.stdout.write(self.style.SUCCESS(f"Unlocked address {ip} in '{target.slug}' ({count} records)."))
-            if user is not None:
-                count = user_unlock(user=user)
-                self.stdout.write(self.style.SUCCESS(f"Unlocked {user.email} in '{target.slug}' ({count} records)."))
+            try:
+                cleared = lockout_unlock(user=user, ip_address=ip or None, via="unlock_user")
+            except ValidationError as exc:
+                raise CommandError(describe_validation_error(exc)) from None
+        if ip:
+            self.stdout.write(
+                self.style.SUCCESS(f"Unlocked address {ip} in '{target.slug}' ({cleared['ip']} records).")
+            )
+        if user is not None:
+            self.stdout.write(
+                self.style.SUCCESS(f"Unlocked {user.email} in '{target.slug}' ({cleared['user']} records).")
+            )
