@@ -69,6 +69,10 @@ NOT_TRACKED = {
         "created by the first read (RetentionPolicy.current) and changed only by archives.retention_update, "
         "which records audit:retention:update with before and after; there is no admin for it"
     ),
+    "audit.AuditExport": (
+        "asked for through exports.export_create, which records audit:event:export with the filters; downloads "
+        "record audit:export:download; the rest is the workflow's progress bookkeeping"
+    ),
     "accounts.UserSession": (
         "holds the session key, a secret; sign-in, sign-out, timeout and accounts:session:revoke record "
         "every session that starts or ends"
