@@ -8,6 +8,7 @@ through ``archives.retention_update`` (its refusals shown next to the fields), v
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from apps.core.authorization import permission_required, require
 
-from .archives import retention_update, verify_archive
+from .archives import ArchiveError, release_restored, restore_archive, retention_update, verify_archive
 from .forms import RetentionForm
 from .models import AuditArchive, RetentionPolicy
 from .recorder import record
@@ -51,7 +52,7 @@ def retention(request):
 def archive_list(request):
     """``/audit/archives/``: this schema's archives, newest first."""
     archives = AuditArchive.objects.order_by("-last_seq")
-    return render(request, "audit/archives.html", {"archives": archives})
+    return render(request, "audit/archives.html", {"archives": archives, "restore_days": settings.AUDIT_RESTORE_DAYS})
 
 
 @require_POST
@@ -74,6 +75,38 @@ def archive_verify(request, pk: int):
             request,
             f"Archive of events {archive.first_seq} to {archive.last_seq}: BROKEN{where}: {result.reason}.",
         )
+    return redirect("audit:archives")
+
+
+@require_POST
+@permission_required("audit:retention:update")
+def archive_restore(request, pk: int):
+    """``POST /audit/archives/<id>/restore/``: the archive's events back in the table (``archives.restore_archive``)."""
+    archive = get_object_or_404(AuditArchive, pk=pk)
+    try:
+        restored = restore_archive(archive, actor=request.user)
+    except (ArchiveError, StorageError) as error:
+        messages.error(request, f"Not restored: {error}")
+    else:
+        messages.success(
+            request,
+            f"{restored} events of archive {archive.first_seq} to {archive.last_seq} are back in the explorer; "
+            f"they leave again after {settings.AUDIT_RESTORE_DAYS} days or when released.",
+        )
+    return redirect("audit:archives")
+
+
+@require_POST
+@permission_required("audit:retention:update")
+def archive_release(request, pk: int):
+    """``POST /audit/archives/<id>/release/``: a restored archive's events out of the table again."""
+    archive = get_object_or_404(AuditArchive, pk=pk)
+    try:
+        released = release_restored(archive, actor=request.user)
+    except ArchiveError as error:
+        messages.error(request, f"Not released: {error}")
+    else:
+        messages.success(request, f"{released} restored events left the table; the archive keeps them.")
     return redirect("audit:archives")
 
 

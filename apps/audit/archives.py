@@ -22,12 +22,14 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from . import checkpoints
 from .models import AuditArchive, AuditCheckpoint, AuditEvent, RetentionPolicy
+from .recorder import SYSTEM, record
 from .services import CHAINED_FIELDS, GENESIS, link
 from .storage import ArchiveStorage, StorageError, get_storage
 
@@ -45,7 +47,6 @@ class ArchiveError(Exception):
 
 def retention_update(*, actor, days_hot, days_archived) -> RetentionPolicy:
     """Change how long this schema keeps its events; recorded as ``audit:retention:update``."""
-    from .recorder import record
 
     errors: dict[str, list[str]] = {}
     for name, value, low in (("days_hot", days_hot, 1), ("days_archived", days_archived, 0)):
@@ -222,6 +223,7 @@ def archive_run(*, now: datetime | None = None, chunk_size: int = 5000, max_chun
         if archive is None:
             break
         archives, events = archives + 1, events + archive.event_count
+    release_expired_restores(now=now)
     return ArchiveRun(archives=archives, events=events, purged=purge_expired(now=now, policy=policy))
 
 
@@ -243,6 +245,83 @@ def purge_expired(*, now: datetime | None = None, policy: RetentionPolicy | None
         AuditArchive.objects.filter(pk=archive.pk).update(purged_at=now)
         purged += 1
     return purged
+
+
+# --- Restoring archives ------------------------------------------------------------------------
+
+
+def restore_archive(archive: AuditArchive, *, actor, storage: ArchiveStorage | None = None) -> int:
+    """Put an archive's events back in the table, exactly as they were sealed (same ids, ``seq`` and hashes), so
+    the explorer, the API and exports find them again; returns how many were put back.
+
+    The archive is verified first and the file read for the restore must be the one verified (same SHA-256):
+    a tampered archive restores nothing. The chain is untouched: the table's chain is checked from the last
+    archive on, and archiving only takes events after it, so restored events are neither re-archived nor
+    walked twice. They leave again with ``release_restored`` (by hand, or by ``archive_run`` after
+    ``AUDIT_RESTORE_DAYS``); the archive itself stays.
+    """
+    storage = storage or get_storage()
+    if archive.restored_at is not None:
+        raise ArchiveError("This archive's events are already in the table.")
+    result = verify_archive(archive, storage=storage)
+    if not result.ok:
+        raise ArchiveError(f"The archive does not verify, so nothing was restored: {result.reason}.")
+    chunk = storage.get(archive.object_key)
+    if hashlib.sha256(chunk).hexdigest() != archive.sha256:
+        raise ArchiveError("The archive file changed after it was verified; nothing was restored.")
+    rows = [json.loads(line) for line in gzip.decompress(chunk).splitlines() if line.strip()]
+    events = []
+    for row in rows:
+        fields = {name: row[name] for name in COLUMNS}
+        fields["occurred_at"] = datetime.fromisoformat(row["occurred_at"])
+        fields["sealed_at"] = datetime.fromisoformat(row["sealed_at"]) if row["sealed_at"] else None
+        events.append(AuditEvent(**fields))
+    now = timezone.now()
+    with transaction.atomic():
+        _lock()
+        AuditEvent.objects.bulk_create(events, batch_size=1000)
+        AuditArchive.objects.filter(pk=archive.pk).update(restored_at=now)
+        record(
+            "audit:archive:restore",
+            actor=actor,
+            resource_type="audit:archive",
+            resource_id=archive.pk,
+            resource_display=str(archive),
+            metadata={"events": len(events), "first_seq": archive.first_seq, "last_seq": archive.last_seq},
+        )
+    archive.restored_at = now
+    return len(events)
+
+
+def release_restored(archive: AuditArchive, *, actor=None) -> int:
+    """Take a restored archive's events out of the table again (they stay in the archive); returns how many."""
+    if archive.restored_at is None:
+        raise ArchiveError("This archive's events are not in the table.")
+    with transaction.atomic():
+        _lock()
+        removed, _ = AuditEvent.objects.filter(seq__gte=archive.first_seq, seq__lte=archive.last_seq).delete()
+        AuditArchive.objects.filter(pk=archive.pk).update(restored_at=None)
+        record(
+            "audit:archive:release",
+            actor=actor if actor is not None else SYSTEM,
+            resource_type="audit:archive",
+            resource_id=archive.pk,
+            resource_display=str(archive),
+            metadata={"events": removed},
+        )
+    archive.restored_at = None
+    return removed
+
+
+def release_expired_restores(*, now: datetime | None = None) -> int:
+    """Release every archive restored more than ``AUDIT_RESTORE_DAYS`` ago; returns how many archives."""
+    now = now or timezone.now()
+    due = AuditArchive.objects.filter(restored_at__lt=now - timedelta(days=settings.AUDIT_RESTORE_DAYS))
+    released = 0
+    for archive in due.order_by("first_seq"):
+        release_restored(archive)
+        released += 1
+    return released
 
 
 # --- Verifying archives -------------------------------------------------------------------------

@@ -152,6 +152,8 @@ class AuditArchive(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     # When retention removed the files; the row stays, as the anchor the table's chain continues from.
     purged_at = models.DateTimeField(null=True, blank=True)
+    # When its events were put back in the table to be searched (``archives.restore_archive``), until released.
+    restored_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-last_seq"]

@@ -23,5 +23,7 @@ urlpatterns = [
     path("retention/", archive_views.retention, name="retention"),
     path("archives/", archive_views.archive_list, name="archives"),
     path("archives/<int:pk>/verify/", archive_views.archive_verify, name="archive-verify"),
+    path("archives/<int:pk>/restore/", archive_views.archive_restore, name="archive-restore"),
+    path("archives/<int:pk>/release/", archive_views.archive_release, name="archive-release"),
     path("archives/<int:pk>/download/", archive_views.archive_download, name="archive-download"),
 ]

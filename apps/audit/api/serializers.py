@@ -54,6 +54,7 @@ class AuditArchiveSerializer(serializers.ModelSerializer):
             "created_at",
             "verified_at",
             "purged_at",
+            "restored_at",
         ]
         read_only_fields = fields
 

@@ -20,6 +20,12 @@ urlpatterns = [
     path("archives/", AuditArchiveViewSet.as_view({"get": "index"}), name="archive-list"),
     path("archives/<int:archive_id>/verify/", AuditArchiveViewSet.as_view({"post": "check"}), name="archive-verify"),
     path(
+        "archives/<int:archive_id>/restore/", AuditArchiveViewSet.as_view({"post": "restore"}), name="archive-restore"
+    ),
+    path(
+        "archives/<int:archive_id>/release/", AuditArchiveViewSet.as_view({"post": "release"}), name="archive-release"
+    ),
+    path(
         "archives/<int:archive_id>/download/",
         AuditArchiveViewSet.as_view({"get": "download"}),
         name="archive-download",

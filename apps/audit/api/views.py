@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from apps.accounts.api.views import service_errors
 from apps.audit import selectors, services
-from apps.audit.archives import retention_update, verify_archive
+from apps.audit.archives import ArchiveError, release_restored, restore_archive, retention_update, verify_archive
 from apps.audit.models import AuditArchive, AuditEvent, RedactionRule, RetentionPolicy, SavedQuery
 from apps.audit.recorder import record
 from apps.audit.services import verify_chain
@@ -40,6 +40,12 @@ from .serializers import (
 )
 
 ERRORS = problem_responses(401, 403)
+
+
+class ArchiveConflict(exceptions.APIException):
+    status_code = 409
+    default_detail = "The archive cannot do that now."
+    default_code = "conflict"
 
 
 class NewestFirst(CursorPagination):
@@ -136,7 +142,13 @@ class AuditArchiveViewSet(viewsets.GenericViewSet):
     serializer_class = AuditArchiveSerializer
     permission_classes = [ActionPermission]
     # Decided on the whole tenant: archives are not registry resources, so nobody gets a partial list.
-    action_permissions = {"index": "audit:event:view", "check": "audit:chain:verify", "download": "audit:event:export"}
+    action_permissions = {
+        "index": "audit:event:view",
+        "check": "audit:chain:verify",
+        "download": "audit:event:export",
+        "restore": "audit:retention:update",
+        "release": "audit:retention:update",
+    }
 
     def _archive(self, archive_id) -> AuditArchive:
         archive = AuditArchive.objects.filter(pk=archive_id).first()
@@ -166,6 +178,34 @@ class AuditArchiveViewSet(viewsets.GenericViewSet):
         return Response(
             {"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq, "reason": result.reason}
         )
+
+    @extend_schema(
+        summary="Put an archive's events back in the table to be searched (verified first; the chain is untouched)",
+        request=None,
+        parameters=[OpenApiParameter("archive_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={200: AuditArchiveSerializer, **problem_responses(401, 403, 404, 409)},
+    )
+    def restore(self, request, archive_id=None):
+        archive = self._archive(archive_id)
+        try:
+            restore_archive(archive, actor=request.user)
+        except (ArchiveError, StorageError) as error:
+            raise ArchiveConflict(str(error)) from None
+        return Response(AuditArchiveSerializer(archive).data)
+
+    @extend_schema(
+        summary="Take a restored archive's events out of the table again (they stay in the archive)",
+        request=None,
+        parameters=[OpenApiParameter("archive_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={200: AuditArchiveSerializer, **problem_responses(401, 403, 404, 409)},
+    )
+    def release(self, request, archive_id=None):
+        archive = self._archive(archive_id)
+        try:
+            release_restored(archive, actor=request.user)
+        except ArchiveError as error:
+            raise ArchiveConflict(str(error)) from None
+        return Response(AuditArchiveSerializer(archive).data)
 
     @extend_schema(
         summary="Download an archive's events (gzip-compressed JSON Lines)",

@@ -281,3 +281,68 @@ def test_the_archive_workflow_visits_every_active_schema(acme_dev, initech):
 
         committed(restore)
     assert result.schemas == 5 and result.failed == [] and result.archived == 0
+
+
+def test_restore_puts_the_events_back_for_searching_and_release_takes_them_out(in_acme, archive_dir):
+    from apps.audit.archives import release_expired_restores, release_restored, restore_archive
+
+    made = events(4)
+    sealed = {e.pk: (e.seq, e.hash) for e in AuditEvent.objects.filter(pk__in=[e.pk for e in made])}
+    events(2, days_ago=1)  # recent: stays in the table
+    archive_run()
+    archive = AuditArchive.objects.get()
+    admin = user_create(email="restorer@archives.test", password=None, is_tenant_admin=True)
+
+    assert restore_archive(archive, actor=admin) == 4
+    assert {e.pk: (e.seq, e.hash) for e in AuditEvent.objects.filter(pk__in=sealed)} == sealed
+    assert verify_chain().ok and verify_chain(from_checkpoint=True).ok
+    restored = AuditEvent.objects.get(action="audit:archive:restore")
+    assert restored.actor_id == admin.pk and restored.metadata["events"] == 4
+    with pytest.raises(ArchiveError, match="already"):
+        restore_archive(archive, actor=admin)
+    # Seal the restore's own event, then archive again: the restored events are not taken twice.
+    seal_pending()
+    assert archive_run().archives == 0 and AuditArchive.objects.count() == 1
+
+    assert release_expired_restores() == 0  # restored just now
+    assert release_expired_restores(now=timezone.now() + timedelta(days=settings.AUDIT_RESTORE_DAYS + 1)) == 1
+    assert not AuditEvent.objects.filter(pk__in=sealed).exists() and verify_chain().ok
+    archive.refresh_from_db()
+    assert archive.restored_at is None
+    with pytest.raises(ArchiveError, match="not in the table"):
+        release_restored(archive)
+
+
+def test_a_tampered_archive_restores_nothing(in_acme, archive_dir):
+    from apps.audit.archives import restore_archive
+
+    events(3)
+    archive_run()
+    archive = AuditArchive.objects.get()
+    path = storage.get_storage().path(archive.object_key)
+    rows = gzip.decompress(path.read_bytes()).replace(b"accounts:user:update", b"accounts:user:delete", 1)
+    path.write_bytes(gzip.compress(rows, mtime=0))
+    before = AuditEvent.objects.count()
+    with pytest.raises(ArchiveError, match="does not verify"):
+        restore_archive(archive, actor=None)
+    assert AuditEvent.objects.count() == before
+
+
+def test_api_and_page_restore_and_release(in_acme, archive_dir, signed_in_client):
+    events(2)
+    archive_run()
+    archive = AuditArchive.objects.get()
+    admin = user_create(email="api-restorer@archives.test", password=None, is_tenant_admin=True)
+    plain = user_create(email="plain-restorer@archives.test", password=None)
+    api = client_for(in_acme, admin)
+    assert client_for(in_acme, plain).post(f"/api/v1/audit/archives/{archive.pk}/restore/").status_code == 403
+    restored = api.post(f"/api/v1/audit/archives/{archive.pk}/restore/")
+    assert restored.status_code == 200 and restored.json()["restored_at"]
+    assert api.post(f"/api/v1/audit/archives/{archive.pk}/restore/").status_code == 409
+    assert api.post(f"/api/v1/audit/archives/{archive.pk}/release/").status_code == 200
+    assert api.post("/api/v1/audit/archives/999999/restore/").status_code == 404
+    page = signed_in_client(in_acme, email="page-restorer@archives.test", is_tenant_admin=True)
+    assert "Restore" in page.get("/audit/archives/").content.decode()
+    done = page.post(f"/audit/archives/{archive.pk}/restore/", follow=True).content.decode()
+    assert "are back in the explorer" in done and "Release" in done
+    assert "left the table" in page.post(f"/audit/archives/{archive.pk}/release/", follow=True).content.decode()
