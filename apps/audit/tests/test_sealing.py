@@ -216,3 +216,49 @@ def test_one_failing_schema_does_not_hold_back_the_others(in_acme):
     assert result == {"sealed": 1, "failed": ["t_no_such_schema"]}
     with schema_context("public"):
         assert not AuditCheckpoint.objects.exists() or verify_chain().ok  # public's chain was not touched
+
+
+def test_concurrent_writers_and_sealers_keep_one_valid_chain(restore_committed_audit, acme_dev):
+    """Four writers commit events in their own transactions while two sealers run at once: every event ends in
+    one gap-free chain that verifies; no writer waited on another (an INSERT each, no shared row lock)."""
+    import threading
+
+    writers, per_writer = 4, 40
+    done = threading.Event()
+
+    def write(worker: int) -> None:
+        try:
+            with schema_context("t_acme_dev"):
+                for i in range(per_writer):
+                    recorder.record("audit:test:sealing", resource_type="writer", resource_id=f"{worker}-{i}")
+        finally:
+            connections.close_all()
+
+    def seal_until_done() -> int:
+        sealed = 0
+        try:
+            with schema_context("t_acme_dev"):
+                while not done.is_set():
+                    sealed += seal_pending(limit=25)
+                sealed += seal_pending(limit=1000)
+        finally:
+            connections.close_all()
+        return sealed
+
+    with ThreadPoolExecutor(max_workers=writers + 2) as pool:
+        sealers = [pool.submit(seal_until_done) for _ in range(2)]
+        for future in [pool.submit(write, worker) for worker in range(writers)]:
+            future.result(timeout=120)
+        done.set()
+        sealed_by_sealers = sum(future.result(timeout=120) for future in sealers)
+
+    def final() -> dict:
+        with schema_context("t_acme_dev"):
+            seal_pending(limit=1000)
+            seqs = list(AuditEvent.objects.filter(seq__isnull=False).order_by("seq").values_list("seq", flat=True))
+            return {**_state("t_acme_dev"), "seqs": seqs}
+
+    state = committed(final)
+    assert state["unsealed"] == 0 and state["sealed"] == writers * per_writer
+    assert state["seqs"] == list(range(state["seqs"][0], state["seqs"][0] + len(state["seqs"])))  # no gaps
+    assert state["verified"] and sealed_by_sealers >= writers * per_writer  # the sealers kept up, together
