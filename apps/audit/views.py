@@ -26,6 +26,7 @@ from . import services
 from .filtersets_pages import AuditEventPageFilterSet
 from .forms import RedactionRuleForm
 from .models import AuditEvent, RedactionRule
+from .selectors import chain_status
 from .tables import AuditEventTable, RedactionRuleTable, outcome_badge
 
 PAGE_SIZE = 50
@@ -48,17 +49,6 @@ def _refused(form, error: ValidationError | PermissionDenied) -> None:
 def _events(request):
     """This schema's events the user may read (each host's own stream: its schema)."""
     return visible(request.user, "audit:event:view", AuditEvent.objects.all(), request=request)
-
-
-def _chain_status(*, full: bool) -> dict:
-    """What the badge says: the verification (from the last checkpoint, or ``full``) and how many wait unsealed."""
-    result = services.verify_chain(from_checkpoint=not full)
-    return {
-        "verification": result,
-        "up_to": result.from_seq + result.checked - 1,
-        "unsealed": AuditEvent.objects.filter(seq__isnull=True).count(),
-        "full": full,
-    }
 
 
 def _next_url(request, before: int) -> str:
@@ -90,7 +80,7 @@ def explorer(request):
         return vary_on_htmx(render(request, "audit/_rows.html", context))
     if htmx_partial(request):
         return vary_on_htmx(render(request, "audit/_events.html", context))
-    context["chain"] = _chain_status(full=False)
+    context["chain"] = chain_status(full=False)
     return vary_on_htmx(render(request, "audit/explorer.html", context))
 
 
@@ -98,7 +88,7 @@ def explorer(request):
 @permission_required("audit:chain:verify")
 def verify(request):
     """``POST /audit/verify/``: the whole chain checked from event 1; to HTMX the badge, otherwise a message."""
-    chain = _chain_status(full=True)
+    chain = chain_status(full=True)
     if htmx_partial(request):
         return render(request, "audit/_chain.html", {"chain": chain})
     result = chain["verification"]
