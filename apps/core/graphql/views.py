@@ -68,6 +68,8 @@ class NimbusGraphQLView(GraphQLView):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("schema", schema())
+        # Not just the class attribute: strawberry's __init__ defaults graphql_ide to "graphiql" and overrides it.
+        kwargs["graphql_ide"] = None
         super().__init__(**kwargs)
 
     def dispatch(self, request, *args, **kwargs):
