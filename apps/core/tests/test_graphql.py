@@ -116,3 +116,11 @@ def test_no_ide_page_and_only_get_and_post(acme, signed_in_client):
     assert page.status_code == 404 and b"<script" not in page.content and b"unpkg.com" not in page.content
     put = client.put("/graphql/", b'{"query": "{ __typename }"}', content_type="application/json")
     assert put.status_code == 405 and put["Allow"] == "GET, POST" and put.json()["data"] is None
+
+
+@pytest.mark.django_db
+def test_batches_of_operations_are_refused(acme, signed_in_client):
+    client = signed_in_client(acme, email="batch@graphql-layer.test")
+    batch = [{"query": "{ __typename }"}] * 2
+    response = client.post("/graphql/", batch, content_type="application/json")
+    assert response.status_code == 400 and "Batching is not enabled" in response.json()["errors"][0]["message"]
