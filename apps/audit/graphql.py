@@ -18,7 +18,7 @@ from strawberry import auto
 
 from apps.core.authorization import Resource
 from apps.core.graphql.errors import bad_input, not_found
-from apps.core.graphql.pagination import PageInfo, checked_first, decode_cursor, encode_cursor
+from apps.core.graphql.pagination import MAX_ID, PageInfo, checked_first, decode_cursor, encode_cursor
 from apps.core.graphql.permissions import principal, require_object, require_permission, visible_rows
 
 from .api.filtersets import AuditEventFilterSet
@@ -173,7 +173,8 @@ class AuditQuery:
     @strawberry.field(description="One event of this tenant's trail. Needs audit:event:view.")
     def audit_event(self, info: strawberry.Info, id: strawberry.ID) -> AuditEventType | None:
         principal(info)
-        event = AuditEvent.objects.filter(pk=int(id)).first() if str(id).isdigit() else None
+        known = str(id).isdigit() and int(id) <= MAX_ID
+        event = AuditEvent.objects.filter(pk=int(id)).first() if known else None
         if event is None:
             raise not_found("No such event.")
         require_object(info, "audit:event:view", Resource.of("audit:event", event))

@@ -142,7 +142,13 @@ def test_a_bad_filter_is_refused_naming_it_with_the_rest_apis_reason(api, name, 
 
 
 @pytest.mark.parametrize(
-    ("arguments", "argument"), [({"first": 0}, "first"), ({"first": 501}, "first"), ({"after": "bm9wZQ"}, "after")]
+    ("arguments", "argument"),
+    [
+        ({"first": 0}, "first"),
+        ({"first": 501}, "first"),
+        ({"after": "bm9wZQ"}, "after"),  # "nope"
+        ({"after": "YXVkaXQtZXZlbnQ6OTk5OTk5OTk5OTk5OTk5OTk5OTk5"}, "after"),  # an id past bigint
+    ],
 )
 def test_page_size_and_cursor_are_checked(api, arguments, argument):
     body = ask(api, EVENTS, {"filter": PEOPLE, **arguments})
@@ -190,6 +196,12 @@ def test_plain_users_get_a_permission_error_and_no_data(acme, stream):
     assert body["data"] == {"auditEvent": None} and code_of(body) == "NOT_FOUND"  # its existence does not leak
     body = ask(client, CHAIN)
     assert body["data"] is None and code_of(body) == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("event_id", ["999999999999999999999", "abc", "-1"])
+def test_an_id_that_cannot_exist_is_not_found(api, event_id):
+    body = ask(api, ONE, {"id": event_id})
+    assert body["data"] == {"auditEvent": None} and code_of(body) == "NOT_FOUND"
 
 
 def test_the_auditor_role_reads_the_trail_through_the_session(acme, boss, signed_in_client, stream):

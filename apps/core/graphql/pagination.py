@@ -14,6 +14,8 @@ import strawberry
 
 from .errors import bad_input
 
+MAX_ID = 2**63 - 1  # PostgreSQL bigint: a larger id in a query is a database error, not "no rows"
+
 
 @strawberry.type(description="Where a page ends and whether more follow.")
 class PageInfo:
@@ -33,7 +35,7 @@ def decode_cursor(value: str, *, kind: str, argument: str = "after") -> int:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise bad_input(reason, fields={argument: [reason]}) from None
     prefix, _, pk = text.partition(":")
-    if prefix != kind or not pk.isdigit():
+    if prefix != kind or not pk.isdigit() or int(pk) > MAX_ID:
         raise bad_input(reason, fields={argument: [reason]})
     return int(pk)
 
