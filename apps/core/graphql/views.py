@@ -81,6 +81,8 @@ class NimbusGraphQLView(GraphQLView):
             return _refusal(401, _message(failed.detail), UNAUTHENTICATED, headers={"WWW-Authenticate": CHALLENGE})
         except exceptions.PermissionDenied as refused:  # a session POST without a valid CSRF token
             return _refusal(403, _message(refused.detail), FORBIDDEN)
+        except exceptions.APIException as other:  # anything else an authenticator refuses with: its own status
+            return _refusal(other.status_code, _message(other.detail), HTTP_CODES.get(other.status_code, "BAD_REQUEST"))
         if user is None or not user.is_authenticated:
             return _refusal(
                 401,
