@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.core.graphql.views import NimbusGraphQLView
 from apps.tenancy.views import provider_landing
 
 admin.site.site_header = "Nimbus provider administration"
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include("apps.accounts.api.urls")),
     path("api/v1/access/", include("apps.access.api.urls")),
     path("api/v1/audit/", include("apps.audit.api.urls")),
+    path("graphql/", NimbusGraphQLView.as_view(), name="graphql"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

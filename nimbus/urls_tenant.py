@@ -3,6 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.core.graphql.views import NimbusGraphQLView
 from apps.tenancy.views import tenant_landing
 
 urlpatterns = [
@@ -14,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("apps.accounts.api.urls")),
     path("api/v1/access/", include("apps.access.api.urls")),
     path("api/v1/audit/", include("apps.audit.api.urls")),
+    path("graphql/", NimbusGraphQLView.as_view(), name="graphql"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

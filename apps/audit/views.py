@@ -29,6 +29,7 @@ from . import selectors, services
 from .filtersets_pages import AuditEventPageFilterSet
 from .forms import RedactionRuleForm, SavedQueryForm
 from .models import AuditEvent, RedactionRule
+from .selectors import chain_status
 from .tables import AuditEventTable, RedactionRuleTable, outcome_badge
 
 PAGE_SIZE = 50
@@ -51,17 +52,6 @@ def _refused(form, error: ValidationError | PermissionDenied) -> None:
 def _events(request):
     """This schema's events the user may read (each host's own stream: its schema)."""
     return visible(request.user, "audit:event:view", AuditEvent.objects.all(), request=request)
-
-
-def _chain_status(*, full: bool) -> dict:
-    """What the badge says: the verification (from the last checkpoint, or ``full``) and how many wait unsealed."""
-    result = services.verify_chain(from_checkpoint=not full)
-    return {
-        "verification": result,
-        "up_to": result.from_seq + result.checked - 1,
-        "unsealed": AuditEvent.objects.filter(seq__isnull=True).count(),
-        "full": full,
-    }
 
 
 def _valid_filters(data, filterset) -> dict[str, str]:
@@ -124,7 +114,7 @@ def _explorer_page(request, data, *, saved_form=None, status: int = 200):
     if htmx_partial(request):
         # The events, and (out of band) the filters the save form would save.
         return vary_on_htmx(render(request, "audit/_events_refresh.html", context))
-    context["chain"] = _chain_status(full=False)
+    context["chain"] = chain_status(full=False)
     return vary_on_htmx(render(request, "audit/explorer.html", context, status=status))
 
 
@@ -139,7 +129,7 @@ def explorer(request):
 @permission_required("audit:chain:verify")
 def verify(request):
     """``POST /audit/verify/``: the whole chain checked from event 1; to HTMX the badge, otherwise a message."""
-    chain = _chain_status(full=True)
+    chain = chain_status(full=True)
     if htmx_partial(request):
         return render(request, "audit/_chain.html", {"chain": chain})
     result = chain["verification"]

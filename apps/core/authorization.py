@@ -144,7 +144,8 @@ def context_for(request=None, *, source: str | None = None, now: datetime | None
         address = request.META.get("REMOTE_ADDR")
         if address:
             context["ip"] = address
-        context["source"] = source or ("api" if request.path.startswith("/api/") else "web")
+        # The REST API and GraphQL are one source to policies: "api".
+        context["source"] = source or ("api" if request.path.startswith(("/api/", "/graphql/")) else "web")
     else:
         context["source"] = source or "task"
     return context

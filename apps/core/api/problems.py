@@ -11,5 +11,9 @@ def problem_response(status: int, detail: str, *, code: str, headers: dict[str, 
     return JsonResponse(body, status=status, content_type="application/problem+json", headers=headers)
 
 
+# Machine endpoints: refusals there are problem documents, never redirects to a sign-in page.
+API_PATH_PREFIXES = ("/api/", "/graphql/")
+
+
 def is_api_request(request) -> bool:
-    return request.path_info.startswith("/api/")
+    return request.path_info.startswith(API_PATH_PREFIXES)
