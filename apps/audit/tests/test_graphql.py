@@ -58,7 +58,7 @@ def token_client(tenant, user, *, host: str | None = None) -> Client:
 
 
 @pytest.fixture
-def boss(acme):
+def boss(acme, empty_streams):  # streams emptied first: provisioning seeded events of its own
     with schema_context(acme.schema_name):
         return user_create(email="boss@audit-graphql.test", password=None, is_tenant_admin=True)
 
@@ -69,7 +69,7 @@ def api(acme, boss):
 
 
 @pytest.fixture
-def stream(acme):
+def stream(acme, empty_streams):
     with schema_context(acme.schema_name):
         for n in range(7):
             recorder.record(
@@ -270,7 +270,7 @@ def test_too_many_aliases_or_tokens_are_refused_before_anything_runs(api):
 
 
 @pytest.fixture
-def globex_secret(globex):
+def globex_secret(globex, empty_streams):
     with schema_context(globex.schema_name):
         recorder.record(
             "accounts:user:update", resource_type="accounts:user", resource_id=1, resource_display="globex-secret"
