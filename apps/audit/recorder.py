@@ -156,12 +156,29 @@ def build(
     return AuditEvent(**fields)
 
 
-def record(action: str, **kwargs) -> AuditEvent:
-    """Record that ``actor`` did ``action`` (a permission name or an event name like ``accounts:session:login``).
-
-    Takes ``build``'s keyword arguments: ``actor``, ``request``, ``resource_type``, ``resource_id``,
-    ``resource_display``, ``outcome``, ``changes``, ``metadata``.
-    """
-    event = build(action, **kwargs)
+def record(
+    action: str,
+    *,
+    actor=None,
+    request=None,
+    resource_type: str = "",
+    resource_id="",
+    resource_display: str = "",
+    outcome: str = Outcome.SUCCESS,
+    changes: dict | None = None,
+    metadata: dict | None = None,
+) -> AuditEvent:
+    """Record that ``actor`` did ``action`` (a permission name or an event name like ``accounts:session:login``)."""
+    event = build(
+        action,
+        actor=actor,
+        request=request,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        resource_display=resource_display,
+        outcome=outcome,
+        changes=changes,
+        metadata=metadata,
+    )
     event.save(force_insert=True)
     return event
