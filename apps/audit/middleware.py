@@ -13,8 +13,9 @@ The event is written after the response, on its own: not in the view's
 transaction, because there is none left to join (each view commits or rolls
 back its own work before it returns), and because a request that failed and
 rolled back must still leave its ``error`` or ``denied`` event. It is
-written in a transaction of its own (a savepoint when a caller's transaction
-is open), so a failed write cannot poison anything else; a failure is logged
+written as a transaction of its own (one INSERT in autocommit; a savepoint
+when a caller's transaction is open), so a failed write cannot poison
+anything else; a failure is logged
 and the response is returned unchanged.
 
 Placed after the tenant middleware (the event goes to the request's schema)
@@ -105,7 +106,10 @@ class AuditRequestMiddleware:
         try:
             # The view may have left another schema set; switching costs a query, so only when it must.
             switch = schema_context(schema_name) if connection.schema_name != schema_name else nullcontext()
-            with switch, transaction.atomic():
+            # Outside a transaction the INSERT commits on its own (no BEGIN and COMMIT round trips); inside one
+            # (tests, a caller's atomic block) a savepoint keeps a failed write from spoiling it.
+            guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+            with switch, guard:
                 record(ACTION, request=request, outcome=outcome_for(status), metadata=metadata)
         except Exception:  # auditing must never turn an answer into a 500: log it instead
             logger.exception(

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
 
 from .models import AuditEvent, Outcome, RedactionRule
@@ -64,7 +65,31 @@ RULES_CACHE_KEY = "audit:redaction-rules"
 RULES_CACHE_SECONDS = 300
 
 
-def tenant_rules():
+def tenant_rules(request=None):
+    """The schema's compiled tenant rules; kept on ``request`` for the rest of it when one is given.
+
+    A request records several events (its service's, django-auditlog's, the middleware's): one cache read
+    serves them all. A rule changed in this request forgets the kept copy (``forget_rules``); one changed
+    elsewhere meanwhile applies from the next request on, as it would to a request already past its events.
+    """
+    schema = connection.schema_name
+    kept = getattr(request, "_audit_rules", None) if request is not None else None
+    if kept is not None and kept[0] == schema:
+        return kept[1]
+    rules = _cached_rules()
+    if request is not None:
+        request._audit_rules = (schema, rules)
+    return rules
+
+
+def forget_rules() -> None:
+    """Drop the rules kept on the request being answered (its rules just changed)."""
+    request = _current_request.get()
+    if request is not None and hasattr(request, "_audit_rules"):
+        del request._audit_rules
+
+
+def _cached_rules():
     rows = cache.get(RULES_CACHE_KEY)
     if rows is None:
         rows = list(RedactionRule.objects.filter(enabled=True).values_list("kind", "pattern"))
@@ -105,7 +130,7 @@ def _actor_facts(actor) -> dict:
     return facts
 
 
-def record(
+def build(
     action: str,
     *,
     actor=None,
@@ -117,7 +142,7 @@ def record(
     changes: dict | None = None,
     metadata: dict | None = None,
 ) -> AuditEvent:
-    """Record that ``actor`` did ``action`` (a permission name or an event name like ``accounts:session:login``)."""
+    """The unsaved event ``record`` would write: actor and request filled in from context, values redacted."""
     if outcome not in Outcome.values:
         raise ValueError(f"Unknown outcome '{outcome}'.")
     if request is None:
@@ -126,7 +151,7 @@ def record(
         actor = _current_actor.get()
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
-    rules = tenant_rules()
+    rules = tenant_rules(request)
     fields = {
         "occurred_at": timezone.now(),
         "action": action[:150],
@@ -142,4 +167,32 @@ def record(
     for name, limit in MAX_TEXT.items():
         if name in fields:
             fields[name] = fields[name][:limit]
-    return AuditEvent.objects.create(**fields)
+    return AuditEvent(**fields)
+
+
+def record(
+    action: str,
+    *,
+    actor=None,
+    request=None,
+    resource_type: str = "",
+    resource_id="",
+    resource_display: str = "",
+    outcome: str = Outcome.SUCCESS,
+    changes: dict | None = None,
+    metadata: dict | None = None,
+) -> AuditEvent:
+    """Record that ``actor`` did ``action`` (a permission name or an event name like ``accounts:session:login``)."""
+    event = build(
+        action,
+        actor=actor,
+        request=request,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        resource_display=resource_display,
+        outcome=outcome,
+        changes=changes,
+        metadata=metadata,
+    )
+    event.save(force_insert=True)
+    return event

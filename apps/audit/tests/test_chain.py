@@ -116,3 +116,28 @@ def test_the_command_seals_and_verifies(in_acme, capsys):
     with pytest.raises(SystemExit) as exit_:
         call_command("verify_chain", tenant="acme")
     assert exit_.value.code == 1 and "BROKEN in 'acme' at event 1" in capsys.readouterr().err
+
+
+def test_the_fast_paths_hash_every_kind_of_value_as_the_model_does(in_acme):
+    """Sealing and verifying read rows, not model instances: the chained form must come out byte for byte the
+    same (unicode, nesting, numbers, nulls, no address, an IPv6 address, a time with no microseconds)."""
+    from datetime import UTC, datetime
+
+    from apps.audit.services import _chain_rows, canonical, canonical_values
+
+    recorder.record(
+        "accounts:user:update",
+        resource_display="Zoë — ünïcode ✓",
+        changes={"b": [None, 1.5], "a": {"z": [1, 2, {"y": True}], "é": 'x\ny\t"q"'}},
+        metadata={"n": 10**20, "f": 0.1, "list": []},
+    )
+    event = recorder.record("http:request", metadata={})
+    AuditEvent.objects.filter(pk=event.pk).update(
+        source_ip="2001:db8::1", occurred_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    )
+    assert seal_pending() == 2
+    events = AuditEvent.objects.filter(seq__isnull=False).order_by("seq")
+    for instance, row in zip(events, _chain_rows(events), strict=True):
+        assert canonical_values(row[3:], instance.seq) == canonical(instance, instance.seq)
+        assert row[2] == instance.hash
+    assert verify_chain().ok
