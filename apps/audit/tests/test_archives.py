@@ -97,6 +97,10 @@ def test_the_covering_checkpoint_goes_into_the_manifest(in_acme, archive_dir):
     assert manifest["checkpoint"]["seq"] == 4
     assert verify_archive(archive).ok
     assert verify_chain().ok and verify_chain(from_checkpoint=True).ok
+    # The chunk's checkpoints left the table with its events (pruned; the covering one is in the manifest).
+    from apps.audit.models import AuditCheckpoint
+
+    assert not AuditCheckpoint.objects.filter(seq__lte=archive.last_seq).exists()
 
     archive.checkpoint_signature = "0" * 64
     assert "signature" in verify_archive(archive).reason
