@@ -16,6 +16,7 @@ Unsealed events are never touched. ``verify_archive`` re-checks a chunk offline 
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -108,94 +109,105 @@ def _lock() -> None:
 def _archive_chunk(storage: ArchiveStorage, cutoff: datetime, chunk_size: int, now: datetime) -> AuditArchive | None:
     """Archive the next chunk of old sealed events, in one transaction; ``None`` when there is nothing to do."""
     schema = connection.schema_name
-    with transaction.atomic():
-        _lock()
-        base = AuditArchive.objects.order_by("-last_seq").first()
-        sealed = AuditEvent.objects.filter(seq__isnull=False)
-        if base is not None:
-            sealed = sealed.filter(seq__gt=base.last_seq)
-        # Only a prefix of the chain: stop before the first sealed event that is still recent.
-        recent = sealed.filter(occurred_at__gte=cutoff).order_by("seq").values_list("seq", flat=True).first()
-        candidates = sealed.filter(seq__lt=recent) if recent is not None else sealed
-        events = list(candidates.order_by("seq")[:chunk_size])
-        if not events:
-            return None
+    written: list[str] = []  # the objects this attempt put in storage, removed again if it fails
+    try:
+        with transaction.atomic():
+            _lock()
+            base = AuditArchive.objects.order_by("-last_seq").first()
+            sealed = AuditEvent.objects.filter(seq__isnull=False)
+            if base is not None:
+                sealed = sealed.filter(seq__gt=base.last_seq)
+            # Only a prefix of the chain: stop before the first sealed event that is still recent.
+            recent = sealed.filter(occurred_at__gte=cutoff).order_by("seq").values_list("seq", flat=True).first()
+            candidates = sealed.filter(seq__lt=recent) if recent is not None else sealed
+            events = list(candidates.order_by("seq")[:chunk_size])
+            if not events:
+                return None
 
-        expected, prev = (base.last_seq + 1, base.last_hash) if base else (1, GENESIS)
-        first_prev = prev
-        for event in events:
-            if event.seq != expected or event.prev_hash != prev or link(prev, event, event.seq) != event.hash:
-                raise ArchiveError(
-                    f"The chain does not hold at event {expected} in schema '{schema}': nothing archived "
-                    "(run verify_chain)."
-                )
-            prev, expected = event.hash, expected + 1
-        first, last = events[0], events[-1]
-        mark = AuditCheckpoint.objects.filter(seq__gte=first.seq, seq__lte=last.seq).order_by("-seq").first()
-        if mark is not None and (not checkpoints.is_authentic(mark, schema) or mark.hash != _hash_at(events, mark)):
-            raise ArchiveError(f"The checkpoint at event {mark.seq} in schema '{schema}' does not hold.")
+            expected, prev = (base.last_seq + 1, base.last_hash) if base else (1, GENESIS)
+            first_prev = prev
+            for event in events:
+                if event.seq != expected or event.prev_hash != prev or link(prev, event, event.seq) != event.hash:
+                    raise ArchiveError(
+                        f"The chain does not hold at event {expected} in schema '{schema}': nothing archived "
+                        "(run verify_chain)."
+                    )
+                prev, expected = event.hash, expected + 1
+            first, last = events[0], events[-1]
+            mark = AuditCheckpoint.objects.filter(seq__gte=first.seq, seq__lte=last.seq).order_by("-seq").first()
+            if mark is not None and (not checkpoints.is_authentic(mark, schema) or mark.hash != _hash_at(events, mark)):
+                raise ArchiveError(f"The checkpoint at event {mark.seq} in schema '{schema}' does not hold.")
 
-        lines = b"".join(
-            json.dumps(_row(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
-            + b"\n"
-            for event in events
-        )
-        chunk = gzip.compress(lines, mtime=0)
-        digest = hashlib.sha256(chunk).hexdigest()
-        object_key, manifest_key = _keys(schema, first.seq, last.seq)
-        manifest = {
-            "format": FORMAT,
-            "schema": schema,
-            "first_seq": first.seq,
-            "last_seq": last.seq,
-            "event_count": len(events),
-            "first_prev_hash": first_prev,
-            "last_hash": last.hash,
-            "first_occurred_at": first.occurred_at.astimezone(UTC).isoformat(),
-            "last_occurred_at": last.occurred_at.astimezone(UTC).isoformat(),
-            "checkpoint": (
-                {"seq": mark.seq, "hash": mark.hash, "signature": mark.signature, "key_id": mark.key_id}
-                if mark
-                else None
-            ),
-            "chunk": {"key": object_key, "sha256": digest, "size": len(chunk), "compression": "gzip"},
-            "created_at": now.astimezone(UTC).isoformat(),
-        }
-        manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n"
+            lines = b"".join(
+                json.dumps(_row(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+                + b"\n"
+                for event in events
+            )
+            chunk = gzip.compress(lines, mtime=0)
+            digest = hashlib.sha256(chunk).hexdigest()
+            object_key, manifest_key = _keys(schema, first.seq, last.seq)
+            manifest = {
+                "format": FORMAT,
+                "schema": schema,
+                "first_seq": first.seq,
+                "last_seq": last.seq,
+                "event_count": len(events),
+                "first_prev_hash": first_prev,
+                "last_hash": last.hash,
+                "first_occurred_at": first.occurred_at.astimezone(UTC).isoformat(),
+                "last_occurred_at": last.occurred_at.astimezone(UTC).isoformat(),
+                "checkpoint": (
+                    {"seq": mark.seq, "hash": mark.hash, "signature": mark.signature, "key_id": mark.key_id}
+                    if mark
+                    else None
+                ),
+                "chunk": {"key": object_key, "sha256": digest, "size": len(chunk), "compression": "gzip"},
+                "created_at": now.astimezone(UTC).isoformat(),
+            }
+            manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n"
 
-        storage.put(object_key, chunk)
-        storage.put(manifest_key, manifest_bytes)
-        if hashlib.sha256(storage.get(object_key)).hexdigest() != digest:
-            raise ArchiveError(f"Archive object {object_key!r} did not read back intact; nothing deleted.")
-        if storage.get(manifest_key) != manifest_bytes:
-            raise ArchiveError(f"Archive manifest {manifest_key!r} did not read back intact; nothing deleted.")
+            written.append(object_key)
+            storage.put(object_key, chunk)
+            written.append(manifest_key)
+            storage.put(manifest_key, manifest_bytes)
+            if hashlib.sha256(storage.get(object_key)).hexdigest() != digest:
+                raise ArchiveError(f"Archive object {object_key!r} did not read back intact; nothing deleted.")
+            if storage.get(manifest_key) != manifest_bytes:
+                raise ArchiveError(f"Archive manifest {manifest_key!r} did not read back intact; nothing deleted.")
 
-        archive = AuditArchive.objects.create(
-            first_seq=first.seq,
-            last_seq=last.seq,
-            first_prev_hash=first_prev,
-            last_hash=last.hash,
-            first_occurred_at=first.occurred_at,
-            last_occurred_at=last.occurred_at,
-            event_count=len(events),
-            checkpoint_seq=mark.seq if mark else None,
-            checkpoint_hash=mark.hash if mark else "",
-            checkpoint_signature=mark.signature if mark else "",
-            checkpoint_key_id=mark.key_id if mark else "",
-            object_key=object_key,
-            manifest_key=manifest_key,
-            sha256=digest,
-            size=len(chunk),
-            created_at=now,
-        )
-        deleted, _ = AuditEvent.objects.filter(
-            seq__isnull=False, seq__gte=first.seq, seq__lte=last.seq, pk__in=[event.pk for event in events]
-        ).delete()
-        if deleted != len(events):
-            raise ArchiveError(f"Events {first.seq} to {last.seq} changed while archiving; nothing deleted.")
-        # The chunk's checkpoints leave with its events: the covering one lives on in the manifest and the row,
-        # and the table's chain is checked from the archive on, so the others would only pile up.
-        AuditCheckpoint.objects.filter(seq__lte=last.seq).delete()
+            archive = AuditArchive.objects.create(
+                first_seq=first.seq,
+                last_seq=last.seq,
+                first_prev_hash=first_prev,
+                last_hash=last.hash,
+                first_occurred_at=first.occurred_at,
+                last_occurred_at=last.occurred_at,
+                event_count=len(events),
+                checkpoint_seq=mark.seq if mark else None,
+                checkpoint_hash=mark.hash if mark else "",
+                checkpoint_signature=mark.signature if mark else "",
+                checkpoint_key_id=mark.key_id if mark else "",
+                object_key=object_key,
+                manifest_key=manifest_key,
+                sha256=digest,
+                size=len(chunk),
+                created_at=now,
+            )
+            deleted, _ = AuditEvent.objects.filter(
+                seq__isnull=False, seq__gte=first.seq, seq__lte=last.seq, pk__in=[event.pk for event in events]
+            ).delete()
+            if deleted != len(events):
+                raise ArchiveError(f"Events {first.seq} to {last.seq} changed while archiving; nothing deleted.")
+            # The chunk's checkpoints leave with its events: the covering one lives on in the manifest and the row,
+            # and the table's chain is checked from the archive on, so the others would only pile up.
+            AuditCheckpoint.objects.filter(seq__lte=last.seq).delete()
+    except BaseException:
+        # A failure after writing (read-back, the database, the commit) leaves no stray objects behind.
+        for key in written:
+            # Not removable now: the next run writes the same keys for the same events.
+            with contextlib.suppress(StorageError):
+                storage.delete(key)
+        raise
     return archive
 
 

@@ -350,3 +350,16 @@ def test_api_and_page_restore_and_release(in_acme, archive_dir, signed_in_client
     done = page.post(f"/audit/archives/{archive.pk}/restore/", follow=True).content.decode()
     assert "are back in the explorer" in done and "Release" in done
     assert "left the table" in page.post(f"/audit/archives/{archive.pk}/release/", follow=True).content.decode()
+
+
+def test_a_run_failing_after_writing_leaves_no_stray_files(in_acme, archive_dir, monkeypatch):
+    made = events(3)
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(AuditArchive.objects, "create", refuse)
+    with pytest.raises(RuntimeError):
+        archive_run()
+    assert not [path for path in archive_dir.rglob("*") if path.is_file()]  # chunk and manifest removed again
+    assert AuditEvent.objects.filter(pk__in=[e.pk for e in made]).count() == 3 and verify_chain().ok
