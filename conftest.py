@@ -177,6 +177,9 @@ def run_async():
     Channels' ``database_sync_to_async`` closes "old" connections; run from the
     test's own thread it would close the test's transaction connection. From
     a separate thread it works on a connection of its own, as in production.
+    It also keeps clear of Playwright's event loop, which a browser test leaves
+    on the main thread for the rest of the session (``asyncio.run`` refuses to
+    start beside it).
     """
 
     def in_thread(coroutine_function, args):
@@ -188,7 +191,7 @@ def run_async():
 
     def run(coroutine_function, *args):
         with ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(in_thread, coroutine_function, args).result(timeout=60)
+            return pool.submit(in_thread, coroutine_function, args).result(timeout=120)
 
     return run
 

@@ -1,6 +1,5 @@
 """Retention and archives: only old sealed events leave the table, as verifiable chunks; the chain still verifies."""
 
-import asyncio
 import gzip
 import hashlib
 import json
@@ -241,7 +240,7 @@ def test_the_archive_schedule_is_registered():
     assert {"audit.archive_provider", "audit.archive_schemas"} <= names
 
 
-def test_the_archive_workflow_visits_every_active_schema(acme_dev, initech):
+def test_the_archive_workflow_visits_every_active_schema(acme_dev, initech, run_async):
     """On the real Temporal dev server: committed data is recent, so nothing is archived, and nothing fails."""
     schemas = ["public", *Tenant.objects.exclude(schema_name="public").values_list("schema_name", flat=True)]
 
@@ -275,7 +274,7 @@ def test_the_archive_workflow_visits_every_active_schema(acme_dev, initech):
             )
 
     try:
-        result = asyncio.run(body())
+        result = run_async(body)
     finally:
 
         def restore():

@@ -379,7 +379,9 @@ def _run_workflow(data: ExportInput) -> str:
                 task_queue=settings.TEMPORAL_TASK_QUEUE,
             )
 
-    return asyncio.run(body())
+    # On a thread of its own: a browser test earlier in this process leaves Playwright's loop on this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, body()).result(timeout=120)
 
 
 @pytest.fixture

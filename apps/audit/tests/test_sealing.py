@@ -89,7 +89,7 @@ async def _with_worker(body):
         return await body(client)
 
 
-def test_the_seal_schedule_is_installed_and_seals(restore_committed_audit, acme_dev, initech):
+def test_the_seal_schedule_is_installed_and_seals(restore_committed_audit, acme_dev, initech, run_async):
     committed(_record_in, "t_acme_dev", 3)
 
     async def body(client):
@@ -113,7 +113,7 @@ def test_the_seal_schedule_is_installed_and_seals(restore_committed_audit, acme_
             for handle in handles:
                 await handle.delete()
 
-    ids, description, result = asyncio.run(_with_worker(body))
+    ids, description, result = run_async(_with_worker, body)
     assert f"{settings.TEMPORAL_TASK_QUEUE}.audit-seal" in ids
     assert f"{settings.TEMPORAL_TASK_QUEUE}.tenant-heartbeat" in ids
     assert description.schedule.spec.intervals[0].every == timedelta(seconds=settings.AUDIT_SEAL_INTERVAL_SECONDS)
@@ -128,7 +128,7 @@ def test_the_seal_schedule_is_installed_and_seals(restore_committed_audit, acme_
     assert SealPendingWorkflow in temporal.registered_workflows()
 
 
-def test_the_workflow_seals_every_active_schema_a_page_at_a_time(restore_committed_audit, acme_dev, initech):
+def test_the_workflow_seals_every_active_schema_a_page_at_a_time(restore_committed_audit, acme_dev, initech, run_async):
     for schema, n in (*((schema, 2) for schema in ACTIVE), ("t_initech", 2)):
         committed(_record_in, schema, n)
 
@@ -143,7 +143,7 @@ def test_the_workflow_seals_every_active_schema_a_page_at_a_time(restore_committ
         first_run = await client.get_workflow_handle(handle.id, run_id=handle.result_run_id).describe()
         return result, first_run.status
 
-    result, first_status = asyncio.run(_with_worker(body))
+    result, first_status = run_async(_with_worker, body)
     assert first_status == WorkflowExecutionStatus.CONTINUED_AS_NEW
     assert result.schemas == 5 and result.failed == [] and result.sealed >= 6
     for schema in ACTIVE:
@@ -153,7 +153,7 @@ def test_the_workflow_seals_every_active_schema_a_page_at_a_time(restore_committ
     assert committed(_state, "t_initech")["unsealed"] == 2  # suspended: never reached
 
 
-def test_a_second_run_finds_nothing_to_seal(restore_committed_audit, acme_dev):
+def test_a_second_run_finds_nothing_to_seal(restore_committed_audit, acme_dev, run_async):
     committed(_record_in, "t_acme_dev", 2)
 
     async def body(client):
@@ -169,7 +169,7 @@ def test_a_second_run_finds_nothing_to_seal(restore_committed_audit, acme_dev):
             )
         return results
 
-    first, second = asyncio.run(_with_worker(body))
+    first, second = run_async(_with_worker, body)
     assert first.sealed >= 2 and second.sealed == 0
     state = committed(_state, "t_acme_dev")
     assert state["checkpoint"] == state["events"]  # at the last event: no new checkpoint when nothing was sealed

@@ -44,7 +44,7 @@ async def _with_worker(body):
         return await body(client)
 
 
-def test_example_workflow_reads_the_tenant_schema_named_in_its_input(acme, acme_dev):
+def test_example_workflow_reads_the_tenant_schema_named_in_its_input(acme, acme_dev, run_async):
     run_id = uuid.uuid4().hex
 
     async def body(client):
@@ -56,7 +56,7 @@ def test_example_workflow_reads_the_tenant_schema_named_in_its_input(acme, acme_
         ]
         return [handle.id for handle in handles], [await handle.result() for handle in handles]
 
-    ids, results = asyncio.run(_with_worker(body))
+    ids, results = run_async(_with_worker, body)
     assert ids == [f"t_acme.summary-{run_id}", f"t_acme_dev.summary-{run_id}"]
     assert results == [
         {"schema": "t_acme", "slug": "acme", "name": "Acme Corporation"},
@@ -64,12 +64,12 @@ def test_example_workflow_reads_the_tenant_schema_named_in_its_input(acme, acme_
     ]
 
 
-def test_tenant_workflow_without_a_schema_is_refused():
+def test_tenant_workflow_without_a_schema_is_refused(run_async):
     async def body(client):
         await temporal.start_tenant_workflow(client, TenantSummaryWorkflow.run, {"slug": "acme"}, name="x")
 
     with pytest.raises(ValueError, match="schema_name"):
-        asyncio.run(_with_worker(body))
+        run_async(_with_worker, body)
 
 
 def _beats() -> dict[str, int]:
@@ -77,7 +77,7 @@ def _beats() -> dict[str, int]:
         return dict(TenantHeartbeat.objects.values_list("tenant__slug", "beats"))
 
 
-def test_heartbeat_schedule_records_last_seen_for_active_tenants_only(acme, globex, initech):
+def test_heartbeat_schedule_records_last_seen_for_active_tenants_only(acme, globex, initech, run_async):
     before = _beats()
 
     async def body(client):
@@ -99,7 +99,7 @@ def test_heartbeat_schedule_records_last_seen_for_active_tenants_only(acme, glob
             for each in ids:
                 await client.get_schedule_handle(each).delete()
 
-    schedule_id, reached = asyncio.run(_with_worker(body))
+    schedule_id, reached = run_async(_with_worker, body)
     after = _beats()
 
     assert schedule_id == f"{settings.TEMPORAL_TASK_QUEUE}.tenant-heartbeat"
@@ -110,7 +110,7 @@ def test_heartbeat_schedule_records_last_seen_for_active_tenants_only(acme, glob
     assert TenantHeartbeatWorkflow.__name__ in [w.__name__ for w in temporal.registered_workflows()]
 
 
-def test_heartbeat_pages_through_tenants_and_continues_as_new(acme, globex, initech):
+def test_heartbeat_pages_through_tenants_and_continues_as_new(acme, globex, initech, run_async):
     before = _beats()
 
     async def body(client):
@@ -124,7 +124,7 @@ def test_heartbeat_pages_through_tenants_and_continues_as_new(acme, globex, init
         first_run = await client.get_workflow_handle(handle.id, run_id=handle.result_run_id).describe()
         return reached, first_run.status
 
-    reached, first_status = asyncio.run(_with_worker(body))
+    reached, first_status = run_async(_with_worker, body)
     assert reached == 4
     assert first_status == WorkflowExecutionStatus.CONTINUED_AS_NEW
     after = _beats()
