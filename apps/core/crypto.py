@@ -73,7 +73,7 @@ def _fernet_for(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
         except ValueError:
             raise ImproperlyConfigured(
                 f"NIMBUS_ENCRYPTION_KEYS: key {position} is not a Fernet key (32 url-safe base64-encoded bytes); "
-                "make one with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
+                "make one with `python -c 'from apps.core.crypto import generate_key; print(generate_key())'`."
             ) from None
     return MultiFernet(fernets)
 

@@ -29,7 +29,7 @@ MAX_REDIRECTS = 3
 
 
 class OutboundRefused(Exception):
-    """The URL may not be fetched, or its answer was not acceptable; the message says why, for the person who typed it."""
+    """The URL may not be fetched, or its answer was not acceptable; the message says why, for whoever typed it."""
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,11 @@ def test_a_wrong_key_or_an_altered_token_is_refused():
 
 
 def test_a_malformed_key_is_a_configuration_error_naming_its_position():
-    with override_settings(NIMBUS_ENCRYPTION_KEYS=[NEW, "not-a-key"]):
-        with pytest.raises(ImproperlyConfigured, match="key 2"):
-            crypto.encrypt("x")
+    with (
+        override_settings(NIMBUS_ENCRYPTION_KEYS=[NEW, "not-a-key"]),
+        pytest.raises(ImproperlyConfigured, match="key 2"),
+    ):
+        crypto.encrypt("x")
 
 
 def test_unset_keys_derive_one_from_secret_key():
