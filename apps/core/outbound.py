@@ -14,6 +14,7 @@ and proxies from the environment are not used (they would hide the address).
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -97,8 +98,20 @@ def check_address(host: str, address: str) -> None:
     )
 
 
+def check_host(host: str, port: int) -> None:
+    """Refuse before connecting when any address ``host`` resolves to is refused (no probing of closed ports)."""
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise OutboundRefused(f"{host} does not resolve to an address.") from None
+    for *_rest, sockaddr in infos:
+        check_address(host, sockaddr[0])
+
+
 class _GuardedConnectionMixin:
     def _new_conn(self):
+        check_host(self.host, self.port)
+        # Checked again on the socket itself: the name may resolve differently the second time (DNS rebinding).
         sock = super()._new_conn()
         try:
             check_address(self.host, sock.getpeername()[0])
