@@ -24,7 +24,9 @@ class _NewProviderMixin(forms.Form):
 
 class OidcProviderForm(_ProviderBase):
     issuer = forms.URLField(
-        max_length=500, help_text="Discovery is read from <issuer>/.well-known/openid-configuration."
+        max_length=500,
+        assume_scheme="https",
+        help_text="Discovery is read from <issuer>/.well-known/openid-configuration.",
     )
     client_id = forms.CharField(max_length=255)
     client_secret = forms.CharField(
@@ -38,7 +40,7 @@ class OidcProviderAddForm(_NewProviderMixin, OidcProviderForm):
 
 
 class SamlProviderForm(_ProviderBase):
-    metadata_url = forms.URLField(max_length=500, required=False, label="IdP metadata URL")
+    metadata_url = forms.URLField(max_length=500, required=False, label="IdP metadata URL", assume_scheme="https")
     metadata_file = forms.FileField(required=False, label="or upload the IdP metadata XML")
 
     def clean(self):
