@@ -66,7 +66,7 @@ def test_admin_adds_saml_by_upload_then_enables_disables_defaults_and_deletes(ad
 
 def test_plain_users_get_403_and_the_menu_hides_identity(admin, plain, acme, oidc_in):
     provider = oidc_in(acme)
-    assert b'href="/identity/"' in admin.get("/").content or admin.get("/identity/").status_code == 200
+    assert b'href="/identity/"' in admin.get("/").content
     for url in ("/identity/", "/identity/add/oidc/", f"/identity/{provider.pk}/"):
         assert plain.get(url).status_code == 403
     assert plain.post(f"/identity/{provider.pk}/delete/").status_code == 403
@@ -150,6 +150,9 @@ def test_api_plain_user_is_refused(acme, oidc_in):
     provider = oidc_in(acme)
     api = api_for(acme)
     assert api.get("/api/v1/identity/providers/").status_code == 403
+    body = {"kind": "saml", "name": "X", "slug": "x", "metadata_xml": idp_metadata()}
+    assert api.post("/api/v1/identity/providers/", body, content_type="application/json").status_code == 403
+    assert api.post(f"/api/v1/identity/providers/{provider.pk}/disable/").status_code == 404
     assert api.get(f"/api/v1/identity/providers/{provider.pk}/").status_code == 404
     assert api.delete(f"/api/v1/identity/providers/{provider.pk}/").status_code == 404
 
@@ -172,3 +175,16 @@ def test_acme_credentials_never_reach_globex_providers(acme, globex, oidc_in, si
     assert admin.get(f"/identity/{theirs.pk}/").status_code == 302
     with schema_context(globex.schema_name):
         assert IdentityProvider.objects.filter(pk=theirs.pk).exists()
+
+
+def test_sso_only_switch_on_the_page(admin, acme, oidc_in):
+    from apps.identity.selectors import identity_settings
+
+    admin.post("/identity/settings/", {"sso_only": "on"})
+    with schema_context(acme.schema_name):
+        assert not identity_settings().sso_only  # no provider yet: refused with a message
+    assert b"before making sign-in SSO-only" in admin.get("/identity/").content
+    oidc_in(acme)
+    assert admin.post("/identity/settings/", {"sso_only": "on"}).status_code == 302
+    with schema_context(acme.schema_name):
+        assert identity_settings().sso_only
