@@ -104,6 +104,12 @@ PASSWORD_RESET_TIMEOUT = 3600
 NIMBUS_DELEGATION_LINK_SECONDS = read_int("NIMBUS_DELEGATION_LINK_SECONDS", 60, minimum=10, maximum=600)
 # How long an emailed invitation link (set your first password) stays valid.
 NIMBUS_INVITATION_DAYS = read_int("NIMBUS_INVITATION_DAYS", 7, minimum=1, maximum=90)
+# Fernet keys that encrypt secrets at rest (apps.core.crypto): the first encrypts, all decrypt (rotation).
+# Unset: one key derived from SECRET_KEY, the development default.
+NIMBUS_ENCRYPTION_KEYS = env.list("NIMBUS_ENCRYPTION_KEYS", default=[])
+# Hosts and networks (CIDR) that outbound fetches (IdP discovery, SAML metadata) may reach although they are
+# private, loopback or otherwise not public (apps.core.outbound); empty: public addresses only.
+NIMBUS_OUTBOUND_ALLOW = env.list("NIMBUS_OUTBOUND_ALLOW", default=[])
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

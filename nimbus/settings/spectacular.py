@@ -30,5 +30,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Choice sets whose field name ("kind") other components use with other choices: named once, here.
-    "ENUM_NAME_OVERRIDES": {"AuditRedactionRuleKindEnum": "apps.audit.models.RedactionRule.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "AuditRedactionRuleKindEnum": "apps.audit.models.RedactionRule.Kind",
+        "IdentityProviderKindEnum": "apps.identity.models.ProviderKind",
+    },
 }

@@ -17,6 +17,7 @@ SHARED_APPS = [
     "apps.accounts",
     "apps.access",
     "apps.audit",
+    "apps.identity",
     "auditlog",
     "guardian",
     "django.contrib.sessions",
@@ -42,6 +43,8 @@ TENANT_APPS = [
     "apps.access",
     # Each tenant's audit stream lives in its schema; the provider's in public.
     "apps.audit",
+    # Each tenant configures its own identity providers; the provider host may have its own too.
+    "apps.identity",
     # Model-change history (django-auditlog), fed into the schema's own audit stream.
     "auditlog",
     # Object grants belong to the schema whose users and objects they name.

@@ -1,0 +1,103 @@
+"""Identity API serializers. Secrets are write-only: no response ever carries a client secret or a private key."""
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from apps.core.api.serializers import StrictSerializer
+from apps.identity.models import DEFAULT_SCOPES, IdentityProvider, ProviderKind
+
+
+class IdentityProviderSerializer(serializers.ModelSerializer):
+    client_secret_set = serializers.SerializerMethodField(help_text="Whether a client secret is stored (OIDC).")
+    sp_metadata_url = serializers.SerializerMethodField(help_text="Nimbus's SP metadata for this provider (SAML).")
+    want_assertions_signed = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = IdentityProvider
+        ref_name = "IdentityProvider"
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "kind",
+            "enabled",
+            "is_default",
+            "link_by_email",
+            "created_at",
+            "updated_at",
+            "issuer",
+            "client_id",
+            "client_secret_set",
+            "scopes",
+            "authorization_endpoint",
+            "token_endpoint",
+            "jwks_uri",
+            "userinfo_endpoint",
+            "discovery_fetched_at",
+            "metadata_url",
+            "idp_entity_id",
+            "idp_sso_url",
+            "metadata_fetched_at",
+            "sp_metadata_url",
+            "sp_certificate",
+            "want_assertions_signed",
+        ]
+        read_only_fields = fields
+
+    def get_client_secret_set(self, provider) -> bool:
+        return bool(provider.client_secret)
+
+    def get_sp_metadata_url(self, provider) -> str | None:
+        if provider.kind != ProviderKind.SAML:
+            return None
+        path = reverse("identity:saml-metadata", args=[provider.slug])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class IdentityProviderCreateSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=ProviderKind.choices)
+    name = serializers.CharField(max_length=100)
+    slug = serializers.SlugField(max_length=50)
+    enabled = serializers.BooleanField(default=True)
+    is_default = serializers.BooleanField(default=False)
+    link_by_email = serializers.BooleanField(default=False)
+    issuer = serializers.CharField(max_length=500, required=False, default="", help_text="OIDC only.")
+    client_id = serializers.CharField(max_length=255, required=False, default="", help_text="OIDC only.")
+    client_secret = serializers.CharField(
+        required=False, default="", write_only=True, trim_whitespace=False, help_text="OIDC only; never returned."
+    )
+    scopes = serializers.CharField(max_length=255, required=False, default=DEFAULT_SCOPES, help_text="OIDC only.")
+    metadata_url = serializers.CharField(max_length=500, required=False, default="", help_text="SAML only.")
+    metadata_xml = serializers.CharField(
+        required=False, default="", max_length=1_000_000, trim_whitespace=False, help_text="SAML only."
+    )
+
+    class Meta:
+        ref_name = "IdentityProviderCreate"
+
+    def validate(self, data):
+        oidc_only, saml_only = ("issuer", "client_id", "client_secret"), ("metadata_url", "metadata_xml")
+        wrong = [f for f in (saml_only if data["kind"] == ProviderKind.OIDC else oidc_only) if data.get(f)]
+        if wrong:
+            raise serializers.ValidationError({f: [f"Not used by a {data['kind']} provider."] for f in wrong})
+        return data
+
+
+class IdentityProviderUpdateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=100, required=False)
+    link_by_email = serializers.BooleanField(required=False)
+    issuer = serializers.CharField(max_length=500, required=False, help_text="OIDC only; discovery is read again.")
+    client_id = serializers.CharField(max_length=255, required=False)
+    client_secret = serializers.CharField(
+        required=False, write_only=True, trim_whitespace=False, help_text="OIDC only; never returned."
+    )
+    scopes = serializers.CharField(max_length=255, required=False)
+    metadata_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    metadata_xml = serializers.CharField(required=False, max_length=1_000_000, trim_whitespace=False)
+    refresh = serializers.BooleanField(
+        required=False, default=False, help_text="Read the discovery document or the metadata URL again."
+    )
+
+    class Meta:
+        ref_name = "IdentityProviderUpdate"

@@ -1,0 +1,131 @@
+"""Identity API (/api/v1/identity/): the tenant's identity providers; decided by the engine, written by services."""
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.access.api.views import service_refusals
+from apps.core.api.permissions import ActionPermission, AuthorizedFilter
+from apps.core.api.schema import problem_responses
+from apps.identity import services
+from apps.identity.models import IdentityProvider, ProviderKind
+
+from .serializers import IdentityProviderCreateSerializer, IdentityProviderSerializer, IdentityProviderUpdateSerializer
+
+OBJECT_ERRORS = problem_responses(400, 401, 403, 404)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List identity providers",
+        responses={200: IdentityProviderSerializer(many=True), **problem_responses(401, 403)},
+    ),
+    retrieve=extend_schema(
+        summary="One identity provider", responses={200: IdentityProviderSerializer, **OBJECT_ERRORS}
+    ),
+)
+class IdentityProviderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The tenant's OIDC and SAML identity providers. Secrets are accepted, stored encrypted, never returned."""
+
+    access_kind = "identity:provider"
+    action_permissions = {
+        "list": "identity:provider:view",
+        "retrieve": "identity:provider:view",
+        "create": "identity:provider:create",
+        "partial_update": "identity:provider:update",
+        "enable": "identity:provider:update",
+        "disable": "identity:provider:update",
+        "make_default": "identity:provider:update",
+        "destroy": "identity:provider:delete",
+    }
+    permission_classes = [ActionPermission]
+    filter_backends = [AuthorizedFilter]
+    serializer_class = IdentityProviderSerializer
+    lookup_value_regex = "[0-9]+"
+    queryset = IdentityProvider.objects.order_by("name")
+
+    def _answer(self, provider, code=status.HTTP_200_OK):
+        provider = IdentityProvider.objects.get(pk=provider.pk)
+        return Response(IdentityProviderSerializer(provider, context={"request": self.request}).data, status=code)
+
+    @extend_schema(
+        summary="Add an identity provider",
+        description="OIDC: discovery is fetched and its issuer must match. SAML: the IdP metadata (URL or XML) is read "
+        "and Nimbus generates the SP key pair and certificate.",
+        request=IdentityProviderCreateSerializer,
+        responses={201: IdentityProviderSerializer, **problem_responses(400, 401, 403)},
+    )
+    def create(self, request):
+        serializer = IdentityProviderCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        kind = data.pop("kind")
+        with service_refusals():
+            if kind == ProviderKind.OIDC:
+                for field in ("metadata_url", "metadata_xml"):
+                    data.pop(field)
+                provider = services.provider_create_oidc(actor=request.user, **data)
+            else:
+                for field in ("issuer", "client_id", "client_secret", "scopes"):
+                    data.pop(field)
+                provider = services.provider_create_saml(actor=request.user, **data)
+        return self._answer(provider, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change an identity provider",
+        description="The slug and kind never change. An empty or absent client_secret keeps the stored one.",
+        request=IdentityProviderUpdateSerializer,
+        responses={200: IdentityProviderSerializer, **OBJECT_ERRORS},
+    )
+    def partial_update(self, request, pk=None):
+        provider = self.get_object()
+        serializer = IdentityProviderUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        with service_refusals():
+            services.provider_update(actor=request.user, provider=provider, **serializer.validated_data)
+        return self._answer(provider)
+
+    @extend_schema(
+        summary="Enable an identity provider",
+        request=None,
+        responses={200: IdentityProviderSerializer, **OBJECT_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def enable(self, request, pk=None):
+        with service_refusals():
+            provider = services.provider_enable(actor=request.user, provider=self.get_object())
+        return self._answer(provider)
+
+    @extend_schema(
+        summary="Disable an identity provider",
+        description="A default provider stops being the default.",
+        request=None,
+        responses={200: IdentityProviderSerializer, **OBJECT_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def disable(self, request, pk=None):
+        with service_refusals():
+            provider = services.provider_disable(actor=request.user, provider=self.get_object())
+        return self._answer(provider)
+
+    @extend_schema(
+        summary="Make an identity provider the default",
+        request=None,
+        responses={200: IdentityProviderSerializer, **OBJECT_ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="default")
+    def make_default(self, request, pk=None):
+        with service_refusals():
+            provider = services.provider_set_default(actor=request.user, provider=self.get_object())
+        return self._answer(provider)
+
+    @extend_schema(
+        summary="Delete an identity provider", responses={204: OpenApiResponse(description="Deleted."), **OBJECT_ERRORS}
+    )
+    def destroy(self, request, pk=None):
+        provider = self.get_object()
+        with service_refusals(), transaction.atomic():
+            services.provider_delete(actor=request.user, provider=provider)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,38 @@
+"""App configuration of identity: each tenant's own identity providers (OIDC, SAML) for single sign-on."""
+
+from django.apps import AppConfig
+
+
+class IdentityConfig(AppConfig):
+    name = "apps.identity"
+    label = "identity"
+    verbose_name = "Identity providers"
+
+    def ready(self) -> None:
+        from apps.audit.model_changes import track
+
+        from .models import IdentityProvider, IdentitySettings
+
+        # Secrets never enter a diff; the uploaded metadata and certificates are long and change with their URL.
+        track(
+            IdentityProvider,
+            exclude=["client_secret", "sp_private_key", "metadata_xml", "sp_certificate", "created_at", "updated_at"],
+        )
+        track(IdentitySettings, exclude=["updated_at"])
+        self._register_navigation()
+
+    @staticmethod
+    def _register_navigation() -> None:
+        """An "Identity" entry in the main menu of tenant hosts, for those who may see the providers."""
+        from apps.core import navigation
+        from apps.core.authorization import can
+
+        navigation.register(
+            navigation.MenuItem(
+                "identity",
+                "Identity",
+                "identity:provider-list",
+                order=96,
+                visible=lambda request: can(request, "identity:provider:view"),
+            )
+        )

@@ -1,0 +1,58 @@
+"""Forms of the identity pages; they only shape input, the services decide (and refuse with field errors)."""
+
+from django import forms
+
+from .models import DEFAULT_SCOPES
+
+KEEP_HINT = "Stored encrypted; never shown again. Leave empty to keep the current secret."
+
+
+class _ProviderBase(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Shown on the sign-in button.")
+    link_by_email = forms.BooleanField(
+        required=False,
+        label="Link to existing users by verified email",
+        help_text="Off by default: a sign-in then resolves only to users already linked to this provider.",
+    )
+
+
+class _NewProviderMixin(forms.Form):
+    slug = forms.SlugField(max_length=50, help_text="Part of this provider's URLs; it cannot change later.")
+    enabled = forms.BooleanField(required=False, initial=True)
+    is_default = forms.BooleanField(required=False, label="Default provider")
+
+
+class OidcProviderForm(_ProviderBase):
+    issuer = forms.URLField(
+        max_length=500,
+        assume_scheme="https",
+        help_text="Discovery is read from <issuer>/.well-known/openid-configuration.",
+    )
+    client_id = forms.CharField(max_length=255)
+    client_secret = forms.CharField(
+        required=False, strip=False, widget=forms.PasswordInput(render_value=False), help_text=KEEP_HINT
+    )
+    scopes = forms.CharField(max_length=255, initial=DEFAULT_SCOPES, required=False)
+
+
+class OidcProviderAddForm(_NewProviderMixin, OidcProviderForm):
+    field_order = ["name", "slug", "issuer", "client_id", "client_secret", "scopes", "enabled", "is_default"]
+
+
+class SamlProviderForm(_ProviderBase):
+    metadata_url = forms.URLField(max_length=500, required=False, label="IdP metadata URL", assume_scheme="https")
+    metadata_file = forms.FileField(required=False, label="or upload the IdP metadata XML")
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("metadata_file")
+        data["metadata_xml"] = upload.read(1_000_001).decode("utf-8", errors="replace") if upload else ""
+        return data
+
+
+class SamlProviderAddForm(_NewProviderMixin, SamlProviderForm):
+    field_order = ["name", "slug", "metadata_url", "metadata_file", "enabled", "is_default"]
+
+
+class SsoOnlyForm(forms.Form):
+    sso_only = forms.BooleanField(required=False, label="SSO only (hide the password form; tenant admins keep it)")

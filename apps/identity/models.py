@@ -1,0 +1,92 @@
+"""Per-tenant identity-provider configuration (one schema per tenant, so one tenant's IdPs never reach another)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from apps.core.crypto import EncryptedTextField
+
+DEFAULT_SCOPES = "openid email profile"
+
+
+class ProviderKind(models.TextChoices):
+    OIDC = "oidc", "OpenID Connect"
+    SAML = "saml", "SAML 2.0"
+
+
+class IdentityProvider(models.Model):
+    """An identity provider the tenant's people sign in with: OIDC (issuer + client) or SAML (IdP metadata).
+
+    Secrets (the OIDC client secret, the SP private key) are encrypted at rest
+    and never leave through the pages or the API. The OIDC endpoints are the
+    discovery document's, cached when the provider is saved; the SAML IdP
+    fields are those read from its metadata. Nimbus's SP key pair and
+    certificate are generated per provider when it is created.
+    """
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=50, unique=True)
+    kind = models.CharField(max_length=8, choices=ProviderKind.choices)
+    enabled = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False)
+    link_by_email = models.BooleanField(
+        default=False, help_text="Sign in an existing local user whose email the IdP reports as verified."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # OIDC
+    issuer = models.URLField(max_length=500, blank=True)
+    client_id = models.CharField(max_length=255, blank=True)
+    client_secret = EncryptedTextField(blank=True)
+    scopes = models.CharField(max_length=255, blank=True, default=DEFAULT_SCOPES)
+    authorization_endpoint = models.URLField(max_length=500, blank=True)
+    token_endpoint = models.URLField(max_length=500, blank=True)
+    jwks_uri = models.URLField(max_length=500, blank=True)
+    userinfo_endpoint = models.URLField(max_length=500, blank=True)
+    discovery_fetched_at = models.DateTimeField(null=True, blank=True)
+
+    # SAML: the IdP (from its metadata, by URL or uploaded) and Nimbus's own SP key pair.
+    metadata_url = models.URLField(max_length=500, blank=True)
+    metadata_xml = models.TextField(blank=True)
+    idp_entity_id = models.CharField(max_length=500, blank=True)
+    idp_sso_url = models.URLField(max_length=500, blank=True)
+    idp_signing_certificate = models.TextField(blank=True, help_text="PEM")
+    metadata_fetched_at = models.DateTimeField(null=True, blank=True)
+    sp_certificate = models.TextField(blank=True, help_text="PEM, self-signed by Nimbus")
+    sp_private_key = EncryptedTextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="identity_one_default"),
+            models.CheckConstraint(condition=Q(kind__in=["oidc", "saml"]), name="identity_provider_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def want_assertions_signed(self) -> bool:
+        """Always: Nimbus never accepts an unsigned SAML assertion."""
+        return True
+
+
+class IdentitySettings(models.Model):
+    """The tenant's sign-in settings for SSO: one row per schema (pk 1).
+
+    ``sso_only`` hides the password form from the sign-in page once sign-in
+    through an IdP exists (next step); tenant admins keep a break-glass
+    password sign-in. It lives here, not on accounts' AccountPolicy, because
+    only identity knows whether an enabled provider makes it safe to turn on.
+    """
+
+    sso_only = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "identity settings"
+
+    def __str__(self) -> str:
+        return "Identity settings"

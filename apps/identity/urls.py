@@ -1,0 +1,22 @@
+"""The identity pages (/identity/ on tenant hosts) and each SAML provider's public SP endpoints."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "identity"
+
+urlpatterns = [
+    path("", views.provider_list, name="provider-list"),
+    path("settings/", views.settings_edit, name="settings"),
+    path("add/oidc/", views.provider_add_oidc, name="provider-add-oidc"),
+    path("add/saml/", views.provider_add_saml, name="provider-add-saml"),
+    path("<int:pk>/", views.provider_detail, name="provider-detail"),
+    path("<int:pk>/edit/", views.provider_edit, name="provider-edit"),
+    path("<int:pk>/enable/", views.provider_enable, name="provider-enable"),
+    path("<int:pk>/disable/", views.provider_disable, name="provider-disable"),
+    path("<int:pk>/default/", views.provider_default, name="provider-default"),
+    path("<int:pk>/delete/", views.provider_delete, name="provider-delete"),
+    path("saml/<slug:slug>/metadata/", views.saml_metadata, name="saml-metadata"),
+    path("saml/<slug:slug>/acs/", views.saml_acs, name="saml-acs"),
+]

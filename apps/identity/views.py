@@ -1,0 +1,268 @@
+"""The identity pages of a tenant host (/identity/) and the public SAML SP endpoints of each provider.
+
+Built like the access pages: every change is a POST through ``services``,
+whose refusals come back as form errors or a message; every page needs its
+``identity:provider:*`` permission, and pages of one provider ask again about
+that provider (hidden → 404, not allowed → 403 with the reason).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from apps.core.authorization import Resource, can, permission_required, require
+
+from . import selectors, services
+from .forms import OidcProviderAddForm, OidcProviderForm, SamlProviderAddForm, SamlProviderForm, SsoOnlyForm
+from .models import IdentityProvider, ProviderKind
+from .saml import sp_metadata_xml
+
+KIND = "identity:provider"
+
+
+def _refused(form, error: ValidationError | PermissionDenied) -> None:
+    if isinstance(error, PermissionDenied):
+        form.add_error(None, str(error) or "You may not do that.")
+    elif hasattr(error, "error_dict"):
+        for field, field_errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _provider(request, pk: int, action: str) -> IdentityProvider:
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    require(request.user, action, Resource.of(KIND, provider), request=request)
+    return provider
+
+
+def sp_urls(request, provider: IdentityProvider) -> dict:
+    """The provider's SP entity id (its metadata URL) and ACS URL on this host."""
+    metadata = request.build_absolute_uri(reverse("identity:saml-metadata", args=[provider.slug]))
+    return {
+        "entity_id": metadata,
+        "acs_url": request.build_absolute_uri(reverse("identity:saml-acs", args=[provider.slug])),
+    }
+
+
+@require_safe
+@permission_required("identity:provider:view")
+def provider_list(request):
+    context = {
+        "providers": selectors.provider_list(principal=request.user, request=request),
+        "settings_form": SsoOnlyForm(initial={"sso_only": selectors.identity_settings().sso_only}),
+        "may_update": can(request, "identity:provider:update"),
+        "may_create": can(request, "identity:provider:create"),
+    }
+    return render(request, "identity/list.html", context)
+
+
+@require_POST
+@permission_required("identity:provider:update")
+def settings_edit(request):
+    form = SsoOnlyForm(request.POST)
+    form.is_valid()
+    try:
+        services.settings_update(actor=request.user, sso_only=form.cleaned_data.get("sso_only", False))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Sign-in settings saved.")
+    return redirect("identity:provider-list")
+
+
+def _add(request, *, form_class, create, template_kind: str):
+    form = form_class(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            provider = create(form.cleaned_data)
+        except (ValidationError, PermissionDenied) as error:
+            _refused(form, error)
+        else:
+            messages.success(request, f"The identity provider '{provider.name}' was added.")
+            return redirect("identity:provider-detail", pk=provider.pk)
+    context = {"form": form, "kind": template_kind, "multipart": template_kind == "SAML"}
+    return render(request, "identity/form.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@permission_required("identity:provider:create")
+def provider_add_oidc(request):
+    return _add(
+        request,
+        form_class=OidcProviderAddForm,
+        template_kind="OpenID Connect",
+        create=lambda d: services.provider_create_oidc(
+            actor=request.user,
+            name=d["name"],
+            slug=d["slug"],
+            issuer=d["issuer"],
+            client_id=d["client_id"],
+            client_secret=d["client_secret"],
+            scopes=d["scopes"],
+            enabled=d["enabled"],
+            is_default=d["is_default"],
+            link_by_email=d["link_by_email"],
+        ),
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@permission_required("identity:provider:create")
+def provider_add_saml(request):
+    return _add(
+        request,
+        form_class=SamlProviderAddForm,
+        template_kind="SAML",
+        create=lambda d: services.provider_create_saml(
+            actor=request.user,
+            name=d["name"],
+            slug=d["slug"],
+            metadata_url=d["metadata_url"],
+            metadata_xml=d["metadata_xml"],
+            enabled=d["enabled"],
+            is_default=d["is_default"],
+            link_by_email=d["link_by_email"],
+        ),
+    )
+
+
+@require_safe
+@permission_required("identity:provider:view")
+def provider_detail(request, pk: int):
+    provider = _provider(request, pk, "identity:provider:view")
+    context = {
+        "provider": provider,
+        "sp": sp_urls(request, provider) if provider.kind == ProviderKind.SAML else None,
+        "may_update": can(request, "identity:provider:update", Resource.of(KIND, provider)),
+        "may_delete": can(request, "identity:provider:delete", Resource.of(KIND, provider)),
+    }
+    return render(request, "identity/detail.html", context)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@permission_required("identity:provider:update")
+def provider_edit(request, pk: int):
+    provider = _provider(request, pk, "identity:provider:update")
+    is_oidc = provider.kind == ProviderKind.OIDC
+    form_class = OidcProviderForm if is_oidc else SamlProviderForm
+    initial = {"name": provider.name, "link_by_email": provider.link_by_email}
+    if is_oidc:
+        initial |= {"issuer": provider.issuer, "client_id": provider.client_id, "scopes": provider.scopes}
+    else:
+        initial |= {"metadata_url": provider.metadata_url}
+    form = form_class(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        changes = {"name": d["name"], "link_by_email": d["link_by_email"]}
+        if is_oidc:
+            changes |= {"issuer": d["issuer"], "client_id": d["client_id"], "client_secret": d["client_secret"]}
+            changes["scopes"] = d["scopes"]
+        elif d["metadata_xml"]:
+            changes["metadata_xml"] = d["metadata_xml"]
+        elif d["metadata_url"] != provider.metadata_url:
+            changes["metadata_url"] = d["metadata_url"]
+        try:
+            services.provider_update(actor=request.user, provider=provider, **changes)
+        except (ValidationError, PermissionDenied) as error:
+            _refused(form, error)
+        else:
+            messages.success(request, f"The identity provider '{provider.name}' was saved.")
+            return redirect("identity:provider-detail", pk=provider.pk)
+    context = {"form": form, "provider": provider, "kind": provider.get_kind_display(), "multipart": not is_oidc}
+    return render(request, "identity/form.html", context, status=400 if form.errors else 200)
+
+
+def _flag(request, pk: int, change, done: str):
+    provider = _provider(request, pk, "identity:provider:update")
+    try:
+        change(provider)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done.format(name=provider.name))
+    return redirect("identity:provider-detail", pk=provider.pk)
+
+
+@require_POST
+@permission_required("identity:provider:update")
+def provider_enable(request, pk: int):
+    return _flag(
+        request, pk, lambda p: services.provider_enable(actor=request.user, provider=p), "'{name}' is enabled."
+    )
+
+
+@require_POST
+@permission_required("identity:provider:update")
+def provider_disable(request, pk: int):
+    return _flag(
+        request, pk, lambda p: services.provider_disable(actor=request.user, provider=p), "'{name}' is disabled."
+    )
+
+
+@require_POST
+@permission_required("identity:provider:update")
+def provider_default(request, pk: int):
+    return _flag(
+        request,
+        pk,
+        lambda p: services.provider_set_default(actor=request.user, provider=p),
+        "'{name}' is the default provider.",
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@permission_required("identity:provider:delete")
+def provider_delete(request, pk: int):
+    provider = _provider(request, pk, "identity:provider:delete")
+    if request.method == "POST":
+        try:
+            services.provider_delete(actor=request.user, provider=provider)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("identity:provider-detail", pk=provider.pk)
+        messages.success(request, f"The identity provider '{provider.name}' was deleted.")
+        return redirect("identity:provider-list")
+    context = {
+        "title": f"Delete {provider.name}",
+        "question": f"Delete the identity provider '{provider.name}'?",
+        "note": "People can no longer sign in through it; its SP certificate is destroyed.",
+        "action_url": reverse("identity:provider-delete", args=[provider.pk]),
+        "cancel_url": reverse("identity:provider-detail", args=[provider.pk]),
+    }
+    return render(request, "access/confirm_delete.html", context)
+
+
+# --- Public SAML SP endpoints (the IdP and its admins read them without signing in) ----------------------------
+
+
+def _saml_provider(slug: str) -> IdentityProvider:
+    # Public by design: the SP metadata holds only public facts (entity id, ACS URL, certificate). A disabled
+    # provider keeps publishing, so re-enabling it needs no change at the IdP.
+    return get_object_or_404(IdentityProvider, slug=slug, kind=ProviderKind.SAML)
+
+
+@require_safe
+def saml_metadata(request, slug: str):
+    provider = _saml_provider(slug)
+    urls = sp_urls(request, provider)
+    body = sp_metadata_xml(
+        entity_id=urls["entity_id"], acs_url=urls["acs_url"], certificate_pem=provider.sp_certificate
+    )
+    response = HttpResponse(body, content_type="application/samlmetadata+xml")
+    response["Content-Disposition"] = f'inline; filename="nimbus-{provider.slug}-metadata.xml"'
+    return response
+
+
+@csrf_exempt  # the IdP posts here from its own site; the signed assertion is the proof, not a CSRF token
+@require_http_methods(["GET", "HEAD", "POST"])
+def saml_acs(request, slug: str):
+    """Not built yet (next step of issue 6): says so with 501 rather than pretending."""
+    _saml_provider(slug)
+    return HttpResponse("SAML sign-in is not available yet.", status=501, content_type="text/plain")
