@@ -11,7 +11,7 @@ class IdentityConfig(AppConfig):
     def ready(self) -> None:
         from apps.audit.model_changes import track
 
-        from .models import IdentityProvider, IdentitySettings
+        from .models import IdentityProvider, IdentitySettings, ScimToken
 
         # Secrets never enter a diff; the uploaded metadata and certificates are long and change with their URL.
         track(
@@ -19,6 +19,8 @@ class IdentityConfig(AppConfig):
             exclude=["client_secret", "sp_private_key", "metadata_xml", "sp_certificate", "created_at", "updated_at"],
         )
         track(IdentitySettings, exclude=["updated_at"])
+        # The digest is what a SCIM token is checked against; the prefix alone names it. last_used_at is a clock.
+        track(ScimToken, exclude=["digest", "last_used_at", "created_at"])
         self._register_navigation()
 
     @staticmethod

@@ -56,3 +56,13 @@ class SamlProviderAddForm(_NewProviderMixin, SamlProviderForm):
 
 class SsoOnlyForm(forms.Form):
     sso_only = forms.BooleanField(required=False, label="SSO only (hide the password form; tenant admins keep it)")
+
+
+class ScimTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Which IdP uses it, e.g. “Okta provisioning”.")
+    expires_in_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="Expires after (days)",
+        help_text="Leave empty for a token that never expires.",
+    )

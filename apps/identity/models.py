@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -90,3 +91,34 @@ class IdentitySettings(models.Model):
 
     def __str__(self) -> str:
         return "Identity settings"
+
+
+class ScimToken(models.Model):
+    """A bearer token the tenant's IdP presents to its SCIM endpoints: shown once, stored as a SHA-256 digest.
+
+    The token reads ``scim_<prefix>_<secret>``. The prefix finds the row and
+    names it in lists; only the secret's digest is kept. Tokens live in the
+    tenant's schema, so one is meaningless on another tenant's host. A token
+    belongs to the tenant, not to a person: ``created_by`` only says who made
+    it, and it keeps working when that person leaves.
+    """
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    digest = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (scim_{self.prefix}_…)"
+
+    def is_usable(self, now) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -1,4 +1,4 @@
-"""Permissions of identity: seeing and changing the tenant's identity providers and its SSO settings."""
+"""Permissions of identity: the tenant's identity providers, its SSO settings and its SCIM tokens."""
 
 from apps.core.permissions import Permission, ResourceKind, Tier
 
@@ -11,6 +11,12 @@ PERMISSIONS = [
         Tier.TENANT_ADMIN,
     ),
     Permission("identity:provider:delete", "Delete identity providers", Tier.TENANT_ADMIN),
+    Permission("identity:scim_token:view", "See the tenant's SCIM tokens (never their secret)", Tier.TENANT_ADMIN),
+    Permission("identity:scim_token:create", "Create SCIM tokens for the tenant's IdP", Tier.TENANT_ADMIN),
+    Permission("identity:scim_token:revoke", "Revoke SCIM tokens", Tier.TENANT_ADMIN),
 ]
 
-RESOURCE_KINDS = [ResourceKind("identity:provider", "Identity provider", "identity.IdentityProvider")]
+RESOURCE_KINDS = [
+    ResourceKind("identity:provider", "Identity provider", "identity.IdentityProvider"),
+    ResourceKind("identity:scim_token", "SCIM token", "identity.ScimToken"),
+]

@@ -3,14 +3,19 @@
 Every change is validated here (issuer discovery and SAML metadata are
 fetched through ``apps.core.outbound`` and checked), written in one
 transaction and recorded as ``identity:provider:create|update|delete`` (or
-``identity:settings:update``). Events name the fields that changed; secrets
+``identity:settings:update``); SCIM tokens are created and revoked here
+(``identity:scim_token:create|revoke``, never with the token). Events name the fields that changed; secrets
 appear only as "(changed)", never their value. The slug is fixed at creation:
 the SP metadata and ACS URLs contain it, and IdPs keep them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
@@ -21,7 +26,7 @@ from apps.audit.recorder import record
 from apps.core import outbound
 
 from . import oidc, saml
-from .models import DEFAULT_SCOPES, IdentityProvider, IdentitySettings, ProviderKind
+from .models import DEFAULT_SCOPES, IdentityProvider, IdentitySettings, ProviderKind, ScimToken
 
 KIND = "identity:provider"
 SECRET_FIELDS = {"client_secret", "sp_private_key"}
@@ -336,3 +341,82 @@ def settings_update(*, actor=None, sso_only: bool) -> IdentitySettings:
             row.sso_only = bool(sso_only)
             row.save()
     return row
+
+
+# --- SCIM tokens ----------------------------------------------------------------------------
+# The bearer tokens the tenant's IdP presents to its SCIM endpoints. Built like personal API tokens
+# (apps.accounts): the plaintext exists only in create's return value; the row keeps its prefix (to find
+# and name it) and the SHA-256 digest of its secret. Rows live in the tenant's schema, so authenticate
+# only ever sees the current tenant's tokens.
+
+SCIM_TOKEN_PREFIX = "scim_"  # noqa: S105 - a label, not a secret
+SCIM_PREFIX_FORMAT = re.compile(r"[0-9a-f]{12}")  # secrets.token_hex(6), below
+MAX_SCIM_TOKEN_DAYS = 730
+# Every SCIM request would otherwise write the row; once a minute says enough about when it was used.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+SCIM_KIND = "identity:scim_token"
+
+
+def _scim_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _audit_scim_token(action: str, actor, token: ScimToken) -> None:
+    # The prefix only: it names the token and is useless without the secret.
+    record(
+        action,
+        actor=actor,
+        resource_type=SCIM_KIND,
+        resource_id=token.pk,
+        resource_display=f"{token.name} ({SCIM_TOKEN_PREFIX}{token.prefix}…)",
+        metadata={"expires_at": token.expires_at.isoformat() if token.expires_at else None},
+    )
+
+
+def scim_token_create(*, actor=None, name: str, expires_in_days: int | None = None) -> tuple[ScimToken, str]:
+    """Create a SCIM token; return it and its plaintext, which is never stored nor shown again."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError({"name": "Give the token a name of 1 to 100 characters (e.g. the IdP it is for)."})
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_SCIM_TOKEN_DAYS:
+        raise ValidationError(
+            {"expires_in_days": f"A SCIM token expires after 1 to {MAX_SCIM_TOKEN_DAYS} days, or never (leave empty)."}
+        )
+    prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
+    created_by = actor if getattr(actor, "pk", None) and not getattr(actor, "is_anonymous", False) else None
+    with transaction.atomic():
+        token = ScimToken.objects.create(
+            name=name, prefix=prefix, digest=_scim_digest(secret), expires_at=expires_at, created_by=created_by
+        )
+        _audit_scim_token("identity:scim_token:create", actor, token)
+    return token, f"{SCIM_TOKEN_PREFIX}{prefix}_{secret}"
+
+
+def scim_token_revoke(*, actor=None, token: ScimToken) -> ScimToken:
+    """Revoke ``token`` at once (the next SCIM request with it is refused); revoking twice changes nothing."""
+    if token.revoked_at is None:
+        with transaction.atomic():
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            _audit_scim_token("identity:scim_token:revoke", actor, token)
+    return token
+
+
+def authenticate_scim_token(raw: str) -> ScimToken | None:
+    """The current schema's usable token ``raw`` is, or None for any malformed, unknown, revoked or expired one."""
+    raw = (raw or "").strip()
+    if not raw.startswith(SCIM_TOKEN_PREFIX):
+        return None
+    prefix, _, secret = raw.removeprefix(SCIM_TOKEN_PREFIX).partition("_")
+    if not SCIM_PREFIX_FORMAT.fullmatch(prefix) or not secret:
+        return None
+    token = ScimToken.objects.filter(prefix=prefix).first()
+    now = timezone.now()
+    # compare_digest: how long the comparison takes says nothing about how much of the digest matched.
+    if token is None or not hmac.compare_digest(token.digest, _scim_digest(secret)) or not token.is_usable(now):
+        return None
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        ScimToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

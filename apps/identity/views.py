@@ -13,14 +13,23 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.core.authorization import Resource, can, permission_required, require
 
 from . import selectors, services
-from .forms import OidcProviderAddForm, OidcProviderForm, SamlProviderAddForm, SamlProviderForm, SsoOnlyForm
-from .models import IdentityProvider, ProviderKind
+from .forms import (
+    OidcProviderAddForm,
+    OidcProviderForm,
+    SamlProviderAddForm,
+    SamlProviderForm,
+    ScimTokenForm,
+    SsoOnlyForm,
+)
+from .models import IdentityProvider, ProviderKind, ScimToken
 from .saml import sp_metadata_xml
 
 KIND = "identity:provider"
@@ -51,16 +60,67 @@ def sp_urls(request, provider: IdentityProvider) -> dict:
     }
 
 
-@require_safe
-@permission_required("identity:provider:view")
-def provider_list(request):
+def _list_page(request, *, scim_form=None, scim_created: str | None = None, status: int = 200):
+    may_view_scim = can(request, "identity:scim_token:view")
     context = {
         "providers": selectors.provider_list(principal=request.user, request=request),
         "settings_form": SsoOnlyForm(initial={"sso_only": selectors.identity_settings().sso_only}),
         "may_update": can(request, "identity:provider:update"),
         "may_create": can(request, "identity:provider:create"),
+        "may_view_scim": may_view_scim,
+        "scim_tokens": selectors.scim_token_list(principal=request.user, request=request) if may_view_scim else [],
+        "may_create_scim": can(request, "identity:scim_token:create"),
+        "may_revoke_scim": can(request, "identity:scim_token:revoke"),
+        "scim_form": scim_form or ScimTokenForm(),
+        "scim_created": scim_created,
+        "now": timezone.now(),
     }
-    return render(request, "identity/list.html", context)
+    return render(request, "identity/list.html", context, status=status)
+
+
+@require_safe
+@permission_required("identity:provider:view")
+def provider_list(request):
+    return _list_page(request)
+
+
+@never_cache  # the response carrying a new token's plaintext must not be kept by any cache
+@require_POST
+@permission_required("identity:provider:view")
+@permission_required("identity:scim_token:create")
+def scim_token_create(request):
+    """Create a SCIM token; its plaintext is in this response only, and never again."""
+    form = ScimTokenForm(request.POST)
+    if form.is_valid():
+        try:
+            _token, raw = services.scim_token_create(
+                actor=request.user, name=form.cleaned_data["name"], expires_in_days=form.cleaned_data["expires_in_days"]
+            )
+        except ValidationError as error:
+            _refused(form, error)
+        else:
+            return _list_page(request, scim_created=raw)
+    return _list_page(request, scim_form=form, status=400)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@permission_required("identity:scim_token:revoke")
+def scim_token_revoke(request, pk: int):
+    token = get_object_or_404(ScimToken, pk=pk)
+    require(request.user, "identity:scim_token:revoke", Resource.of("identity:scim_token", token), request=request)
+    if request.method == "POST":
+        services.scim_token_revoke(actor=request.user, token=token)
+        messages.success(request, f"The SCIM token '{token.name}' was revoked.")
+        return redirect("identity:provider-list")
+    context = {
+        "title": f"Revoke {token.name}",
+        "question": f"Revoke the SCIM token '{token.name}' ({token})?",
+        "note": "Its IdP can no longer provision users or groups from its next request on. This cannot be undone.",
+        "confirm_label": "Revoke",
+        "action_url": reverse("identity:scim-token-revoke", args=[token.pk]),
+        "cancel_url": reverse("identity:provider-list"),
+    }
+    return render(request, "access/confirm_delete.html", context)
 
 
 @require_POST

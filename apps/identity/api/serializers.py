@@ -1,10 +1,11 @@
 """Identity API serializers. Secrets are write-only: no response ever carries a client secret or a private key."""
 
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework import serializers
 
 from apps.core.api.serializers import StrictSerializer
-from apps.identity.models import DEFAULT_SCOPES, IdentityProvider, ProviderKind
+from apps.identity.models import DEFAULT_SCOPES, IdentityProvider, ProviderKind, ScimToken
 
 
 class IdentityProviderSerializer(serializers.ModelSerializer):
@@ -101,3 +102,50 @@ class IdentityProviderUpdateSerializer(StrictSerializer):
 
     class Meta:
         ref_name = "IdentityProviderUpdate"
+
+
+class ScimTokenSerializer(serializers.ModelSerializer):
+    """A SCIM token as lists show it: its prefix and dates, never the token nor its digest."""
+
+    created_by = serializers.SerializerMethodField(help_text="Email of who created it (null once they are gone).")
+    active = serializers.SerializerMethodField(help_text="Neither revoked nor expired.")
+
+    class Meta:
+        model = ScimToken
+        ref_name = "ScimToken"
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "created_by",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+            "active",
+        ]
+        read_only_fields = fields
+
+    def get_created_by(self, token) -> str | None:
+        return token.created_by.email if token.created_by else None
+
+    def get_active(self, token) -> bool:
+        return token.is_usable(timezone.now())
+
+
+class ScimTokenCreatedSerializer(ScimTokenSerializer):
+    token = serializers.CharField(
+        read_only=True, help_text="The bearer token. Shown in this response only, never again."
+    )
+
+    class Meta(ScimTokenSerializer.Meta):
+        ref_name = "ScimTokenCreated"
+        fields = [*ScimTokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields
+
+
+class ScimTokenCreateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=100)
+    expires_in_days = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text="Omit or null for a token that never expires."
+    )

@@ -2,11 +2,12 @@
 
 from rest_framework.routers import SimpleRouter
 
-from .views import IdentityProviderViewSet
+from .views import IdentityProviderViewSet, ScimTokenViewSet
 
 app_name = "identity-api"
 
 router = SimpleRouter()
 router.register("providers", IdentityProviderViewSet, basename="provider")
+router.register("scim-tokens", ScimTokenViewSet, basename="scim-token")
 
 urlpatterns = router.urls

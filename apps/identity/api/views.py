@@ -1,4 +1,4 @@
-"""Identity API (/api/v1/identity/): the tenant's identity providers; decided by the engine, written by services."""
+"""Identity API (/api/v1/identity/): identity providers and SCIM tokens; decided by the engine, written by services."""
 
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -10,9 +10,16 @@ from apps.access.api.views import service_refusals
 from apps.core.api.permissions import ActionPermission, AuthorizedFilter
 from apps.core.api.schema import problem_responses
 from apps.identity import services
-from apps.identity.models import IdentityProvider, ProviderKind
+from apps.identity.models import IdentityProvider, ProviderKind, ScimToken
 
-from .serializers import IdentityProviderCreateSerializer, IdentityProviderSerializer, IdentityProviderUpdateSerializer
+from .serializers import (
+    IdentityProviderCreateSerializer,
+    IdentityProviderSerializer,
+    IdentityProviderUpdateSerializer,
+    ScimTokenCreatedSerializer,
+    ScimTokenCreateSerializer,
+    ScimTokenSerializer,
+)
 
 OBJECT_ERRORS = problem_responses(400, 401, 403, 404)
 
@@ -129,3 +136,55 @@ class IdentityProviderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         with service_refusals(), transaction.atomic():
             services.provider_delete(actor=request.user, provider=provider)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List SCIM tokens",
+        responses={200: ScimTokenSerializer(many=True), **problem_responses(401, 403)},
+    ),
+    retrieve=extend_schema(summary="One SCIM token", responses={200: ScimTokenSerializer, **OBJECT_ERRORS}),
+)
+class ScimTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The tenant's SCIM bearer tokens. A token's plaintext is in its create response only; lists show its prefix."""
+
+    access_kind = "identity:scim_token"
+    action_permissions = {
+        "list": "identity:scim_token:view",
+        "retrieve": "identity:scim_token:view",
+        "create": "identity:scim_token:create",
+        "revoke": "identity:scim_token:revoke",
+    }
+    permission_classes = [ActionPermission]
+    filter_backends = [AuthorizedFilter]
+    serializer_class = ScimTokenSerializer
+    lookup_value_regex = "[0-9]+"
+    queryset = ScimToken.objects.select_related("created_by").order_by("-created_at")
+
+    @extend_schema(
+        summary="Create a SCIM token",
+        description="The response carries the token once; Nimbus keeps only its digest and never shows it again.",
+        request=ScimTokenCreateSerializer,
+        responses={201: ScimTokenCreatedSerializer, **problem_responses(400, 401, 403)},
+    )
+    def create(self, request):
+        serializer = ScimTokenCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_refusals():
+            token, raw = services.scim_token_create(actor=request.user, **serializer.validated_data)
+        token.token = raw
+        response = Response(ScimTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+        response["Cache-Control"] = "no-store"  # the only copy of the token must not be kept by a cache
+        return response
+
+    @extend_schema(
+        summary="Revoke a SCIM token",
+        description="Takes effect at once; revoking a revoked token changes nothing.",
+        request=None,
+        responses={200: ScimTokenSerializer, **OBJECT_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        with service_refusals():
+            token = services.scim_token_revoke(actor=request.user, token=self.get_object())
+        return Response(ScimTokenSerializer(token).data)
