@@ -21,7 +21,8 @@ API = "/api/v1/identity/scim-tokens/"
 
 
 def _secret(raw: str) -> str:
-    return raw.rsplit("_", 1)[1]
+    # After the prefix's "_": the secret itself may contain "_" (URL-safe base64).
+    return raw.removeprefix("scim_").partition("_")[2]
 
 
 def test_create_returns_the_token_once_and_stores_only_its_digest(acme):
