@@ -18,44 +18,29 @@ from temporalio.client import (
 from .workflows import ArchiveEventsWorkflow, PurgeExportsWorkflow, SealPendingWorkflow
 
 
-def seal_schedule() -> tuple[str, Schedule]:
+def _every(workflow_run, name: str, seconds: int) -> tuple[str, Schedule]:
+    """A schedule ``<queue>.<name>`` starting ``workflow_run`` every ``seconds``; a run still going when the next
+    is due makes it skip (the running one reaches the same events)."""
     queue = settings.TEMPORAL_TASK_QUEUE
-    schedule_id = f"{queue}.audit-seal"
+    schedule_id = f"{queue}.{name}"
     schedule = Schedule(
-        action=ScheduleActionStartWorkflow(SealPendingWorkflow.run, id=schedule_id, task_queue=queue),
-        spec=ScheduleSpec(
-            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.AUDIT_SEAL_INTERVAL_SECONDS))]
-        ),
-        # A run still sealing when the next is due: skip the next (the running one reaches the same events).
+        action=ScheduleActionStartWorkflow(workflow_run, id=schedule_id, task_queue=queue),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=seconds))]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
     return schedule_id, schedule
+
+
+def seal_schedule() -> tuple[str, Schedule]:
+    return _every(SealPendingWorkflow.run, "audit-seal", settings.AUDIT_SEAL_INTERVAL_SECONDS)
 
 
 def archive_schedule() -> tuple[str, Schedule]:
-    queue = settings.TEMPORAL_TASK_QUEUE
-    schedule_id = f"{queue}.audit-archive"
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(ArchiveEventsWorkflow.run, id=schedule_id, task_queue=queue),
-        spec=ScheduleSpec(
-            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.AUDIT_ARCHIVE_INTERVAL_SECONDS))]
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
-    return schedule_id, schedule
+    return _every(ArchiveEventsWorkflow.run, "audit-archive", settings.AUDIT_ARCHIVE_INTERVAL_SECONDS)
 
 
 def export_purge_schedule() -> tuple[str, Schedule]:
-    queue = settings.TEMPORAL_TASK_QUEUE
-    schedule_id = f"{queue}.audit-export-purge"
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(PurgeExportsWorkflow.run, id=schedule_id, task_queue=queue),
-        spec=ScheduleSpec(
-            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.AUDIT_EXPORT_PURGE_INTERVAL_SECONDS))]
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
-    return schedule_id, schedule
+    return _every(PurgeExportsWorkflow.run, "audit-export-purge", settings.AUDIT_EXPORT_PURGE_INTERVAL_SECONDS)
 
 
 SCHEDULES = [seal_schedule, archive_schedule, export_purge_schedule]

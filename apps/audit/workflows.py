@@ -8,7 +8,7 @@ past ``pages_per_run`` pages, like the tenant heartbeat.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from temporalio import workflow
@@ -86,6 +86,24 @@ async def _visit_every_schema(
     return Visit(False, after, schemas, count, failed)
 
 
+async def _visit_or_continue(data, *, key: str, **visit_options) -> Visit:
+    """``_visit_every_schema`` from where ``data`` resumes, counting into ``data.<key>``; when pages are left,
+    the run continues as new from there (``continue_as_new`` does not return)."""
+    visit = await _visit_every_schema(data, count=getattr(data, key), key=key, **visit_options)
+    if not visit.done:
+        workflow.continue_as_new(
+            replace(
+                data,
+                after=visit.after,
+                provider_done=True,
+                schemas=visit.schemas,
+                failed=visit.failed,
+                **{key: visit.count},
+            )
+        )
+    return visit
+
+
 @workflow.defn(name="audit.SealPending")
 class SealPendingWorkflow:
     """Run by a Temporal Schedule: seals every schema's pending audit events and signs a checkpoint per schema."""
@@ -93,28 +111,15 @@ class SealPendingWorkflow:
     @workflow.run
     async def run(self, data: SealInput | None = None) -> SealResult:
         data = data or SealInput()
-        visit = await _visit_every_schema(
+        visit = await _visit_or_continue(
             data,
-            count=data.sealed,
+            key="sealed",
             provider_activity="audit.seal_provider",
             page_activity="audit.seal_schemas",
-            key="sealed",
             timeout=PAGE_TIMEOUT,
             heartbeat=PAGE_HEARTBEAT,
         )
-        if visit.done:
-            return SealResult(schemas=visit.schemas, sealed=visit.count, failed=visit.failed)
-        workflow.continue_as_new(
-            SealInput(
-                after=visit.after,
-                provider_done=True,
-                page_size=data.page_size,
-                pages_per_run=data.pages_per_run,
-                schemas=visit.schemas,
-                sealed=visit.count,
-                failed=visit.failed,
-            )
-        )
+        return SealResult(schemas=visit.schemas, sealed=visit.count, failed=visit.failed)
 
 
 # Archiving writes whole chunks to storage: a page of schemas gets longer, heartbeating per schema.
@@ -149,28 +154,15 @@ class ArchiveEventsWorkflow:
     @workflow.run
     async def run(self, data: ArchiveInput | None = None) -> ArchiveResult:
         data = data or ArchiveInput()
-        visit = await _visit_every_schema(
+        visit = await _visit_or_continue(
             data,
-            count=data.archived,
+            key="archived",
             provider_activity="audit.archive_provider",
             page_activity="audit.archive_schemas",
-            key="archived",
             timeout=ARCHIVE_PAGE_TIMEOUT,
             heartbeat=ARCHIVE_PAGE_HEARTBEAT,
         )
-        if visit.done:
-            return ArchiveResult(schemas=visit.schemas, archived=visit.count, failed=visit.failed)
-        workflow.continue_as_new(
-            ArchiveInput(
-                after=visit.after,
-                provider_done=True,
-                page_size=data.page_size,
-                pages_per_run=data.pages_per_run,
-                schemas=visit.schemas,
-                archived=visit.count,
-                failed=visit.failed,
-            )
-        )
+        return ArchiveResult(schemas=visit.schemas, archived=visit.count, failed=visit.failed)
 
 
 # An export writes one file; it heartbeats per chunk, so a stuck one is retried long before the timeout.
@@ -240,28 +232,15 @@ class PurgeExportsWorkflow:
     @workflow.run
     async def run(self, data: PurgeInput | None = None) -> PurgeResult:
         data = data or PurgeInput()
-        visit = await _visit_every_schema(
+        visit = await _visit_or_continue(
             data,
-            count=data.expired,
+            key="expired",
             provider_activity="audit.purge_exports_provider",
             page_activity="audit.purge_exports_schemas",
-            key="expired",
             timeout=PAGE_TIMEOUT,
             heartbeat=PAGE_HEARTBEAT,
         )
-        if visit.done:
-            return PurgeResult(schemas=visit.schemas, expired=visit.count, failed=visit.failed)
-        workflow.continue_as_new(
-            PurgeInput(
-                after=visit.after,
-                provider_done=True,
-                page_size=data.page_size,
-                pages_per_run=data.pages_per_run,
-                schemas=visit.schemas,
-                expired=visit.count,
-                failed=visit.failed,
-            )
-        )
+        return PurgeResult(schemas=visit.schemas, expired=visit.count, failed=visit.failed)
 
 
 WORKFLOWS = [SealPendingWorkflow, ArchiveEventsWorkflow, ExportEventsWorkflow, PurgeExportsWorkflow]
