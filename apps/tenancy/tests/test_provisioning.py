@@ -203,14 +203,15 @@ def _set_template_behind_accounts_migration():
             "WHERE table_schema = 'tenant_template' "
             "AND (table_name LIKE 'accounts\\_%%' OR table_name LIKE 'token\\_blacklist\\_%%' "
             "OR table_name LIKE 'access\\_%%' OR table_name LIKE 'guardian\\_%%' "
-            "OR table_name LIKE 'auditlog\\_%%' OR table_name LIKE 'audit\\_%%')"
+            "OR table_name LIKE 'auditlog\\_%%' OR table_name LIKE 'audit\\_%%' OR table_name LIKE 'identity\\_%%')"
         )
         for (table,) in cursor.fetchall():
             cursor.execute(f'DROP TABLE IF EXISTS tenant_template."{table}" CASCADE')
         # These apps' migrations depend on the user model's, so a template this old lacks them too.
         cursor.execute(
             "DELETE FROM tenant_template.django_migrations "
-            "WHERE app IN ('accounts', 'admin', 'token_blacklist', 'access', 'guardian', 'auditlog', 'audit')"
+            "WHERE app IN ('accounts', 'admin', 'token_blacklist', 'access', 'guardian', 'auditlog', 'audit', "
+            "'identity')"
         )
 
 
