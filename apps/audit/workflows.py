@@ -23,16 +23,23 @@ RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=
 
 
 @dataclass
-class SealInput:
-    """Where a sealing run resumes (the provider's stream is sealed first, once per schedule action)."""
+class VisitInput:
+    """Where a run over every schema resumes: the provider's stream first, once, then active tenants a page at a
+    time; each workflow adds the field it counts into."""
 
     after: str = ""
     provider_done: bool = False
     page_size: int = 100
     pages_per_run: int = 20
     schemas: int = 0
-    sealed: int = 0
     failed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SealInput(VisitInput):
+    """Where a sealing run resumes."""
+
+    sealed: int = 0
 
 
 @dataclass
@@ -128,16 +135,11 @@ ARCHIVE_PAGE_HEARTBEAT = timedelta(minutes=5)
 
 
 @dataclass
-class ArchiveInput:
-    """Where an archive run resumes; same paging as sealing (the provider's stream first)."""
+class ArchiveInput(VisitInput):
+    """Where an archive run resumes (smaller pages: archiving a schema takes longer than sealing it)."""
 
-    after: str = ""
-    provider_done: bool = False
     page_size: int = 20
-    pages_per_run: int = 20
-    schemas: int = 0
     archived: int = 0
-    failed: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -173,7 +175,7 @@ EXPORT_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(second
 
 @dataclass
 class ExportInput:
-    """Which export, in which schema (``exports.ExportInput`` has the same shape)."""
+    """Which export, in which schema (``exports.export_create`` starts the workflow with it)."""
 
     schema_name: str
     export_id: int
@@ -206,16 +208,10 @@ class ExportEventsWorkflow:
 
 
 @dataclass
-class PurgeInput:
-    """Where a purge run of expired exports resumes; same paging as sealing."""
+class PurgeInput(VisitInput):
+    """Where a purge run of expired exports resumes."""
 
-    after: str = ""
-    provider_done: bool = False
-    page_size: int = 100
-    pages_per_run: int = 20
-    schemas: int = 0
     expired: int = 0
-    failed: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -5,7 +5,6 @@ Events are an append-only stream, so pages are cursors (keyset on the id),
 not numbers: a page stays right while new events arrive.
 """
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
@@ -102,12 +101,6 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 # --- Retention and archives ---------------------------------------------------------------------
 
 
-def _service_errors(error: DjangoValidationError):
-    if hasattr(error, "error_dict"):
-        return exceptions.ValidationError(error.message_dict)
-    return exceptions.ValidationError({"detail": " ".join(error.messages)})
-
-
 class RetentionViewSet(viewsets.GenericViewSet):
     """How long this schema keeps its audit events (``GET`` / ``PUT /api/v1/audit/retention/``)."""
 
@@ -129,10 +122,8 @@ class RetentionViewSet(viewsets.GenericViewSet):
     def change(self, request):
         data = RetentionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
+        with service_errors():
             policy = retention_update(actor=request.user, **data.validated_data)
-        except DjangoValidationError as error:
-            raise _service_errors(error) from None
         return Response(RetentionSerializer(policy).data)
 
 

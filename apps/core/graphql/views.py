@@ -61,6 +61,8 @@ def _refusal(status: int, message: str, code: str, *, headers: dict[str, str] | 
     return response
 
 
+# Django's middleware check is replaced, not dropped: the view authenticates with DRF's classes, whose session
+# authentication enforces CSRF for cookie-authenticated requests (tokens and JWTs need none).
 @method_decorator(csrf_exempt, name="dispatch")
 class NimbusGraphQLView(GraphQLView):
     graphql_ide = None
