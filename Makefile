@@ -19,6 +19,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure_chromium.sh
+	bash scripts/ensure_test_peers.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -78,7 +78,11 @@ try {
     switch ($Task) {
         'install' { }
         'run' { Invoke-Native $Python @('-m', 'nimbus.launcher') }
-        'test' { Invoke-Native $Python (@('-m', 'pytest') + $Arguments) }
+        'test' {
+            # The SSO tests' protocol peers (tests/peers) come from npm, as the Makefile installs them.
+            Invoke-Native 'npm' @('ci', '--prefix', 'tests\peers', '--no-audit', '--no-fund', '--silent')
+            Invoke-Native $Python (@('-m', 'pytest') + $Arguments)
+        }
         'bench' { Invoke-Native $Python (@('-m', 'bench') + $Arguments) }
         'lint' {
             Invoke-Native $Python @('-m', 'ruff', 'check', '.')

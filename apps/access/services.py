@@ -317,6 +317,25 @@ def group_delete(*, group: Group, actor=None) -> None:
         _changed()
 
 
+def require_may_hand_out(actor, *, role: Role | None = None, group: Group | None = None) -> None:
+    """Refuse (PermissionDenied) if ``actor`` could not give ``role`` or membership of ``group`` to someone.
+
+    For rules that hand things out later on their author's word (identity's claim mappings): the author
+    must be able to do it by hand now. ``actor=None`` is the system itself: no check.
+    """
+    if actor is None:
+        return
+    if role is not None:
+        ceiling = principal_tier(actor)
+        if not tier_of(role) <= ceiling:
+            raise PermissionDenied(
+                f"You cannot hand out the role '{role.name}': it grants above your tier ({ceiling.label})."
+            )
+        _require_holds(actor, role.permissions, f"hand out the role '{role.name}'")
+    if group is not None:
+        _require_holds(actor, _conferred_by_group(group), f"add people to '{group.name}'")
+
+
 def group_member_add(*, group: Group, user, actor=None) -> None:
     _here(user)
     _require_holds(actor, _conferred_by_group(group), f"add people to '{group.name}'")
@@ -405,12 +424,7 @@ def role_assign(*, actor, role: Role, user=None, group: Group | None = None, sco
     scope_id = _check_scope(scope_type, scope_id)
     if user is not None:
         _here(user)
-    ceiling = principal_tier(actor)
-    if not tier_of(role) <= ceiling:
-        raise PermissionDenied(
-            f"You cannot hand out the role '{role.name}': it grants above your tier ({ceiling.label})."
-        )
-    _require_holds(actor, role.permissions, f"hand out the role '{role.name}'")
+    require_may_hand_out(actor, role=role)
     principal = {"user": user} if user is not None else {"group": group}
     if RoleAssignment.objects.filter(role=role, scope_type=scope_type, scope_id=scope_id, **principal).exists():
         raise ValidationError("That role is already assigned there.")
@@ -433,8 +447,7 @@ def _assignment_facts(assignment: RoleAssignment) -> dict:
 
 
 def role_unassign(*, actor, assignment: RoleAssignment) -> None:
-    ceiling = principal_tier(actor)
-    if not tier_of(assignment.role) <= ceiling:
+    if actor is not None and not tier_of(assignment.role) <= principal_tier(actor):
         raise PermissionDenied(f"You cannot take away the role '{assignment.role.name}': it is above your tier.")
     with transaction.atomic():
         _audit(

@@ -79,6 +79,11 @@ def _failed_sign_in(action: str, request, email: str, metadata: dict | None = No
     )
 
 
+def record_password_refused_sso_only(request, user) -> None:
+    """A right password refused because the tenant signs in only through its IdPs (and ``user`` is no admin)."""
+    _failed_sign_in("accounts:session:login_failed", request, user.email, metadata={"reason": "sso_only"})
+
+
 @receiver(user_logged_in, dispatch_uid="accounts.audit.login")
 def audit_login(sender, request, user, **kwargs):
     record(

@@ -3,8 +3,10 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from .audit import record_password_refused_sso_only
 from .models import AccountPolicy
 from .services import POLICY_FIELDS
+from .sign_in_options import options_for, password_sign_in_allowed
 
 
 class SignInForm(AuthenticationForm):
@@ -17,7 +19,14 @@ class SignInForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": "That email and password do not match an active account here.",
+        "sso_only": "This organisation signs in through its identity provider: use the button below.",
     }
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not password_sign_in_allowed(user, options_for(self.request)):
+            record_password_refused_sso_only(self.request, user)
+            raise forms.ValidationError(self.error_messages["sso_only"], code="sso_only")
 
 
 class ApiTokenForm(forms.Form):

@@ -89,7 +89,8 @@ def lockout_response(request, original_response=None, credentials=None):
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
         next_url = ""
-    context = {"form": form, "lockout_message": message, "next": next_url}
+    # Locked out while trying a password: the password form stays, so the message has somewhere to show.
+    context = {"form": form, "lockout_message": message, "next": next_url, "show_password_form": True}
     response = render(request, "accounts/sign_in.html", context, status=429)
     for name, value in headers.items():
         response[name] = value

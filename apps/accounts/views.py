@@ -21,13 +21,30 @@ from apps.core.authorization import require
 from . import services
 from .forms import AccountPolicyForm, ApiTokenForm, ProfileForm, SignInForm
 from .selectors import account_policy, api_tokens_of, sessions_of
+from .sign_in_options import options_for
 from .tokens import password_reset_token
 
 
 class SignInView(auth_views.LoginView):
+    """The password form and a button per way to sign in that other apps offer (``sign_in_options``).
+
+    When the tenant signs in only through its IdPs the password form is hidden; ``?local=1`` shows it
+    again for the break-glass tenant admin (the form itself refuses everyone else).
+    """
+
     template_name = "accounts/sign_in.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        options = options_for(self.request)
+        context["sign_in_buttons"] = options.buttons
+        context["sso_only"] = not options.password_sign_in
+        context["show_password_form"] = (
+            options.password_sign_in or self.request.GET.get("local") == "1" or self.request.method == "POST"
+        )
+        return context
 
 
 class SignOutView(auth_views.LogoutView):

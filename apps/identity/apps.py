@@ -9,9 +9,11 @@ class IdentityConfig(AppConfig):
     verbose_name = "Identity providers"
 
     def ready(self) -> None:
+        from apps.accounts import sign_in_options
         from apps.audit.model_changes import track
 
-        from .models import IdentityProvider, IdentitySettings, ScimToken
+        from .models import ClaimMapping, IdentityLink, IdentityProvider, IdentitySettings, MappingGrant, ScimToken
+        from .signin import sign_in_options_source
 
         # Secrets never enter a diff; the uploaded metadata and certificates are long and change with their URL.
         track(
@@ -21,6 +23,10 @@ class IdentityConfig(AppConfig):
         track(IdentitySettings, exclude=["updated_at"])
         # The digest is what a SCIM token is checked against; the prefix alone names it. last_used_at is a clock.
         track(ScimToken, exclude=["digest", "last_used_at", "created_at"])
+        track(IdentityLink, exclude=["last_sign_in_at", "created_at"])
+        track(ClaimMapping, exclude=["created_at"])
+        track(MappingGrant, exclude=["granted_at"])
+        sign_in_options.register(sign_in_options_source)
         self._register_navigation()
 
     @staticmethod

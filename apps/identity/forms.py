@@ -2,7 +2,7 @@
 
 from django import forms
 
-from .models import DEFAULT_SCOPES
+from .models import DEFAULT_SCOPES, MappingOperator
 
 KEEP_HINT = "Stored encrypted; never shown again. Leave empty to keep the current secret."
 
@@ -66,3 +66,41 @@ class ScimTokenForm(forms.Form):
         label="Expires after (days)",
         help_text="Leave empty for a token that never expires.",
     )
+
+
+class MappingForm(forms.Form):
+    """One claim rule; the target is "group:<id>" or "role:<id>" from the tenant's groups and roles."""
+
+    claim = forms.CharField(max_length=200, help_text="OIDC claim or SAML attribute name, e.g. groups.")
+    operator = forms.ChoiceField(choices=MappingOperator.choices, initial=MappingOperator.HAS_VALUE)
+    value = forms.CharField(
+        max_length=500, required=False, help_text="E.g. nimbus-admins (not needed for 'is present')."
+    )
+    target = forms.ChoiceField(label="Grant")
+
+    def __init__(self, *args, groups=(), roles=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = [
+            ("Groups", [(f"group:{group.pk}", group.name) for group in groups]),
+            ("Roles (over the whole tenant)", [(f"role:{role.pk}", str(role)) for role in roles]),
+        ]
+
+
+class MappingPreviewForm(forms.Form):
+    sample = forms.CharField(
+        label="Sample claims (JSON object)",
+        widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false", "class": "font-monospace"}),
+        max_length=20_000,
+        initial='{"email": "ada@example.com", "groups": ["nimbus-admins"]}',
+    )
+
+    def clean_sample(self):
+        import json
+
+        try:
+            value = json.loads(self.cleaned_data["sample"])
+        except json.JSONDecodeError as error:
+            raise forms.ValidationError(f"Not JSON: {error.msg} (line {error.lineno}, column {error.colno}).") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Give a JSON object of claim names to values, as an ID token carries them.")
+        return value

@@ -122,3 +122,92 @@ class ScimToken(models.Model):
 
     def is_usable(self, now) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class IdentityLink(models.Model):
+    """The Nimbus user an IdP's subject signs in as: the stable pair (provider, subject / NameID).
+
+    Made when an SSO sign-in first resolves to a user (by a verified email where
+    the provider allows it, or by the just-in-time hook); every later sign-in
+    finds the user through it, whatever the IdP then says the email is.
+    """
+
+    provider = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="links")
+    subject = models.CharField(max_length=255)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="identity_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["provider", "subject"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "subject"], name="identity_link_subject_once"),
+            models.UniqueConstraint(fields=["provider", "user"], name="identity_link_user_once_per_provider"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_id}:{self.subject}"
+
+
+class MappingOperator(models.TextChoices):
+    HAS_VALUE = "has_value", "has the value"
+    HAS_VALUE_STARTING = "starts_with", "has a value starting with"
+    IS_PRESENT = "present", "is present"
+
+
+class ClaimMapping(models.Model):
+    """A rule of one provider: when a claim (OIDC) or attribute (SAML) matches, grant a group or a role.
+
+    Applied at every sign-in through the provider: what a rule granted and no
+    longer matches is taken away again (``MappingGrant`` remembers what rules
+    granted, so grants made by hand are never touched).
+    """
+
+    provider = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="mappings")
+    claim = models.CharField(max_length=200, help_text="Claim or attribute name, e.g. 'groups'.")
+    operator = models.CharField(max_length=16, choices=MappingOperator.choices, default=MappingOperator.HAS_VALUE)
+    value = models.CharField(max_length=500, blank=True)
+    group = models.ForeignKey("access.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    role = models.ForeignKey("access.Role", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["provider", "claim", "value", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(group__isnull=False, role__isnull=True) | Q(group__isnull=True, role__isnull=False),
+                name="identity_mapping_one_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = f"group {self.group}" if self.group_id else f"role {self.role}"
+        return f"{self.claim} {self.get_operator_display()} {self.value!r} → {target}"
+
+
+class MappingGrant(models.Model):
+    """A group membership or tenant-wide role assignment that a provider's mappings gave a user."""
+
+    provider = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey("access.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    role = models.ForeignKey("access.Role", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(group__isnull=False, role__isnull=True) | Q(group__isnull=True, role__isnull=False),
+                name="identity_grant_one_target",
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "user", "group"], condition=Q(group__isnull=False), name="identity_grant_group_once"
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "user", "role"], condition=Q(role__isnull=False), name="identity_grant_role_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = f"group {self.group_id}" if self.group_id else f"role {self.role_id}"
+        return f"{self.provider_id} → user {self.user_id}: {target}"

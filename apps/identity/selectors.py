@@ -23,3 +23,16 @@ def scim_token_list(*, principal, request=None):
         ScimToken.objects.select_related("created_by").order_by("-created_at"),
         request=request,
     )
+
+
+def sign_in_providers() -> list[IdentityProvider]:
+    """The enabled providers the sign-in page offers, the default first."""
+    return list(IdentityProvider.objects.filter(enabled=True).order_by("-is_default", "name"))
+
+
+def enabled_provider(slug: str) -> IdentityProvider | None:
+    return IdentityProvider.objects.filter(slug=slug, enabled=True).first()
+
+
+def mapping_list(provider: IdentityProvider):
+    return provider.mappings.select_related("group", "role").order_by("claim", "value", "pk")

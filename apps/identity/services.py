@@ -22,11 +22,20 @@ from django.core.validators import validate_slug
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.access import services as access_services
 from apps.audit.recorder import record
 from apps.core import outbound
 
 from . import oidc, saml
-from .models import DEFAULT_SCOPES, IdentityProvider, IdentitySettings, ProviderKind, ScimToken
+from .models import (
+    DEFAULT_SCOPES,
+    ClaimMapping,
+    IdentityProvider,
+    IdentitySettings,
+    MappingOperator,
+    ProviderKind,
+    ScimToken,
+)
 
 KIND = "identity:provider"
 SECRET_FIELDS = {"client_secret", "sp_private_key"}
@@ -321,6 +330,68 @@ def provider_delete(*, actor=None, provider: IdentityProvider) -> None:
     with transaction.atomic():
         _audit("identity:provider:delete", actor, provider, {"name": provider.name, "kind": provider.kind})
         provider.delete()
+
+
+# --- Claim and attribute mappings ------------------------------------------------------------------------
+
+MAPPING_CLAIM = re.compile(r"^[A-Za-z0-9_.:/#\-]{1,200}$")  # OIDC claim names and SAML attribute names (URIs)
+
+
+def mapping_create(
+    *, actor=None, provider: IdentityProvider, claim: str, operator: str, value: str = "", group=None, role=None
+) -> ClaimMapping:
+    """A rule granting ``group`` or ``role`` when ``claim`` matches; its author must be able to grant that now.
+
+    The rule hands the target out at every later sign-in without asking anyone, so it is refused to
+    an author who could not give it by hand (``access.services.require_may_hand_out``).
+    """
+    errors: dict[str, list[str]] = {}
+    claim = (claim or "").strip()
+    value = (value or "").strip()
+    if not MAPPING_CLAIM.match(claim):
+        errors["claim"] = ["Name a claim or attribute: letters, digits and _ . : / # - (at most 200)."]
+    if operator not in MappingOperator.values:
+        errors["operator"] = [f"Choose one of: {', '.join(MappingOperator.values)}."]
+    elif operator != MappingOperator.IS_PRESENT and not value:
+        errors["value"] = ["Give the value to look for."]
+    elif operator == MappingOperator.IS_PRESENT:
+        value = ""
+    if len(value) > 500:
+        errors["value"] = ["At most 500 characters."]
+    if (group is None) == (role is None):
+        errors["target"] = ["Grant exactly one group or one role."]
+    if errors:
+        raise ValidationError(errors)
+    if ClaimMapping.objects.filter(
+        provider=provider, claim=claim, operator=operator, value=value, group=group, role=role
+    ).exists():
+        raise ValidationError({"claim": ["That rule exists already."]})
+    access_services.require_may_hand_out(actor, role=role, group=group)
+    with transaction.atomic():
+        mapping = ClaimMapping.objects.create(
+            provider=provider, claim=claim, operator=operator, value=value, group=group, role=role
+        )
+        _audit_mapping("identity:provider:update", actor, mapping, "mapping_added")
+    return mapping
+
+
+def mapping_delete(*, actor=None, mapping: ClaimMapping) -> None:
+    """Remove a rule; what it granted is taken back at each person's next sign-in through the provider."""
+    with transaction.atomic():
+        _audit_mapping("identity:provider:update", actor, mapping, "mapping_removed")
+        mapping.delete()
+
+
+def _audit_mapping(action: str, actor, mapping: ClaimMapping, what: str) -> None:
+    provider = mapping.provider
+    record(
+        action,
+        actor=actor,
+        resource_type=KIND,
+        resource_id=provider.pk,
+        resource_display=provider.name,
+        metadata={what: str(mapping)},
+    )
 
 
 def settings_update(*, actor=None, sso_only: bool) -> IdentitySettings:

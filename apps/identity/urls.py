@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import oidc_flow, saml_flow, views
 
 app_name = "identity"
 
@@ -19,6 +19,11 @@ urlpatterns = [
     path("<int:pk>/disable/", views.provider_disable, name="provider-disable"),
     path("<int:pk>/default/", views.provider_default, name="provider-default"),
     path("<int:pk>/delete/", views.provider_delete, name="provider-delete"),
+    path("<int:pk>/mappings/add/", views.mapping_add, name="mapping-add"),
+    path("<int:pk>/mappings/<int:mapping_pk>/delete/", views.mapping_delete, name="mapping-delete"),
+    path("<int:pk>/mappings/preview/", views.mapping_preview, name="mapping-preview"),
+    path("sso/<slug:slug>/", views.sso_start, name="sso-start"),
     path("saml/<slug:slug>/metadata/", views.saml_metadata, name="saml-metadata"),
-    path("saml/<slug:slug>/acs/", views.saml_acs, name="saml-acs"),
+    path("saml/<slug:slug>/acs/", saml_flow.acs, name="saml-acs"),
+    path("oidc/callback/", oidc_flow.callback, name="oidc-callback"),
 ]

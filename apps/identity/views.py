@@ -10,18 +10,21 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from apps.access.models import Group, Role
 from apps.core.authorization import Resource, can, permission_required, require
 
-from . import selectors, services
+from . import mappings, selectors, services
 from .forms import (
+    MappingForm,
+    MappingPreviewForm,
     OidcProviderAddForm,
     OidcProviderForm,
     SamlProviderAddForm,
@@ -29,7 +32,7 @@ from .forms import (
     ScimTokenForm,
     SsoOnlyForm,
 )
-from .models import IdentityProvider, ProviderKind, ScimToken
+from .models import ClaimMapping, IdentityProvider, ProviderKind, ScimToken
 from .saml import sp_metadata_xml
 
 KIND = "identity:provider"
@@ -197,13 +200,82 @@ def provider_add_saml(request):
 @permission_required("identity:provider:view")
 def provider_detail(request, pk: int):
     provider = _provider(request, pk, "identity:provider:view")
+    return _detail_page(request, provider)
+
+
+def _detail_page(
+    request, provider: IdentityProvider, *, mapping_form=None, preview_form=None, evaluation=None, status: int = 200
+):
+    may_update = can(request, "identity:provider:update", Resource.of(KIND, provider))
     context = {
         "provider": provider,
         "sp": sp_urls(request, provider) if provider.kind == ProviderKind.SAML else None,
-        "may_update": can(request, "identity:provider:update", Resource.of(KIND, provider)),
+        "callback_url": request.build_absolute_uri(reverse("identity:oidc-callback")),
+        "may_update": may_update,
         "may_delete": can(request, "identity:provider:delete", Resource.of(KIND, provider)),
+        "mappings": selectors.mapping_list(provider),
+        "mapping_form": mapping_form or (_mapping_form(request) if may_update else None),
+        "preview_form": preview_form or MappingPreviewForm(),
+        "evaluation": evaluation,
     }
-    return render(request, "identity/detail.html", context)
+    return render(request, "identity/detail.html", context, status=status)
+
+
+def _mapping_form(request, data=None) -> MappingForm:
+    return MappingForm(data, groups=Group.objects.order_by("name"), roles=Role.objects.order_by("name"))
+
+
+@require_POST
+@permission_required("identity:provider:update")
+def mapping_add(request, pk: int):
+    provider = _provider(request, pk, "identity:provider:update")
+    form = _mapping_form(request, request.POST)
+    if form.is_valid():
+        kind, _, target_id = form.cleaned_data["target"].partition(":")
+        target = {"group": Group.objects.filter(pk=target_id).first()} if kind == "group" else {}
+        if kind == "role":
+            target = {"role": Role.objects.filter(pk=target_id).first()}
+        try:
+            services.mapping_create(
+                actor=request.user,
+                provider=provider,
+                claim=form.cleaned_data["claim"],
+                operator=form.cleaned_data["operator"],
+                value=form.cleaned_data["value"],
+                **target,
+            )
+        except (ValidationError, PermissionDenied) as error:
+            _refused(form, error)
+        else:
+            messages.success(request, "The mapping was added; it applies from each person's next sign-in.")
+            return redirect("identity:provider-detail", pk=provider.pk)
+    return _detail_page(request, provider, mapping_form=form, status=400)
+
+
+@require_POST
+@permission_required("identity:provider:update")
+def mapping_delete(request, pk: int, mapping_pk: int):
+    provider = _provider(request, pk, "identity:provider:update")
+    mapping = get_object_or_404(ClaimMapping, pk=mapping_pk, provider=provider)
+    services.mapping_delete(actor=request.user, mapping=mapping)
+    messages.success(request, "The mapping was removed; what it granted goes at each person's next sign-in.")
+    return redirect("identity:provider-detail", pk=provider.pk)
+
+
+@require_POST
+@permission_required("identity:provider:view")
+def mapping_preview(request, pk: int):
+    """What the provider's rules would grant for a sample token (HTMX partial; nothing is changed)."""
+    provider = _provider(request, pk, "identity:provider:view")
+    form = MappingPreviewForm(request.POST)
+    evaluation = None
+    if form.is_valid():
+        evaluation = mappings.evaluate(provider, mappings.normalized_attributes(form.cleaned_data["sample"]))
+    status = 200 if form.is_valid() else 400
+    if request.htmx:
+        context = {"provider": provider, "preview_form": form, "evaluation": evaluation}
+        return render(request, "identity/_mapping_preview.html", context, status=status)
+    return _detail_page(request, provider, preview_form=form, evaluation=evaluation, status=status)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -320,9 +392,23 @@ def saml_metadata(request, slug: str):
     return response
 
 
-@csrf_exempt  # the IdP posts here from its own site; the signed assertion is the proof, not a CSRF token
-@require_http_methods(["GET", "HEAD", "POST"])
-def saml_acs(request, slug: str):
-    """Not built yet (next step of issue 6): says so with 501 rather than pretending."""
-    _saml_provider(slug)
-    return HttpResponse("SAML sign-in is not available yet.", status=501, content_type="text/plain")
+# --- Sign-in through a provider (public: the person is not signed in yet) --------------------------------------
+
+
+@never_cache
+@require_safe
+def sso_start(request, slug: str):
+    """The sign-in page's button: hand the person to the provider's protocol, remembering where they were going."""
+    provider = selectors.enabled_provider(slug)
+    if provider is None:
+        raise Http404("No enabled identity provider has that name here.")
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
+        next_url = ""
+    if provider.kind == ProviderKind.OIDC:
+        from . import oidc_flow
+
+        return oidc_flow.start(request, provider, next_url=next_url)
+    from . import saml_flow
+
+    return saml_flow.start(request, provider, next_url=next_url)

@@ -12,9 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import services
+from apps.accounts.audit import record_password_refused_sso_only
 from apps.accounts.filtersets import UserApiFilterSet
 from apps.accounts.forms import SignInForm
 from apps.accounts.models import User
+from apps.accounts.sign_in_options import options_for, password_sign_in_allowed
 from apps.core.api.permissions import ActionPermission, AuthorizedFilter
 from apps.core.api.schema import problem_responses
 
@@ -84,6 +86,9 @@ class TokenObtainView(TokenView):
         )
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed(SIGN_IN_FAILED, code="sign_in_failed")
+        if not password_sign_in_allowed(user, options_for(request._request)):
+            record_password_refused_sso_only(request._request, user)
+            raise exceptions.AuthenticationFailed(SignInForm.error_messages["sso_only"], code="sso_only")
         try:
             access, refresh = services.jwt_pair_issue(user=user)
         except ValidationError:
