@@ -4,8 +4,16 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
+from apps.access.models import Group, Role
 from apps.core.api.serializers import StrictSerializer
-from apps.identity.models import DEFAULT_SCOPES, IdentityProvider, ProviderKind, ScimToken
+from apps.identity.models import (
+    DEFAULT_SCOPES,
+    ClaimMapping,
+    IdentityProvider,
+    MappingOperator,
+    ProviderKind,
+    ScimToken,
+)
 
 
 class IdentityProviderSerializer(serializers.ModelSerializer):
@@ -149,3 +157,37 @@ class ScimTokenCreateSerializer(StrictSerializer):
     expires_in_days = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, help_text="Omit or null for a token that never expires."
     )
+
+
+class ClaimMappingSerializer(serializers.ModelSerializer):
+    group_name = serializers.CharField(source="group.name", read_only=True, default=None)
+    role_name = serializers.CharField(source="role.name", read_only=True, default=None)
+
+    class Meta:
+        model = ClaimMapping
+        ref_name = "ClaimMapping"
+        fields = ["id", "claim", "operator", "value", "group", "group_name", "role", "role_name", "created_at"]
+        read_only_fields = fields
+
+
+class ClaimMappingCreateSerializer(StrictSerializer):
+    claim = serializers.CharField(max_length=200, help_text="OIDC claim or SAML attribute name, e.g. 'groups'.")
+    operator = serializers.ChoiceField(choices=MappingOperator.choices, default=MappingOperator.HAS_VALUE)
+    value = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    group = serializers.PrimaryKeyRelatedField(queryset=Group.objects.all(), required=False, allow_null=True)
+    role = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all(), required=False, allow_null=True)
+
+
+class MappingPreviewRequestSerializer(StrictSerializer):
+    claims = serializers.DictField(help_text="A sample token's claims (or SAML attributes), as name → value(s).")
+
+
+class _NamedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class MappingPreviewSerializer(serializers.Serializer):
+    groups = _NamedSerializer(many=True, help_text="Groups the sample would be a member of through the rules.")
+    roles = _NamedSerializer(many=True, help_text="Roles the sample would hold over the tenant through the rules.")
+    matched = serializers.ListField(child=serializers.IntegerField(), help_text="Ids of the rules that match.")

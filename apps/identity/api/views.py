@@ -1,6 +1,7 @@
 """Identity API (/api/v1/identity/): identity providers and SCIM tokens; decided by the engine, written by services."""
 
 from django.db import transaction
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -9,13 +10,18 @@ from rest_framework.response import Response
 from apps.access.api.views import service_refusals
 from apps.core.api.permissions import ActionPermission, AuthorizedFilter
 from apps.core.api.schema import problem_responses
-from apps.identity import services
-from apps.identity.models import IdentityProvider, ProviderKind, ScimToken
+from apps.identity import mappings as mapping_rules
+from apps.identity import selectors, services
+from apps.identity.models import ClaimMapping, IdentityProvider, ProviderKind, ScimToken
 
 from .serializers import (
+    ClaimMappingCreateSerializer,
+    ClaimMappingSerializer,
     IdentityProviderCreateSerializer,
     IdentityProviderSerializer,
     IdentityProviderUpdateSerializer,
+    MappingPreviewRequestSerializer,
+    MappingPreviewSerializer,
     ScimTokenCreatedSerializer,
     ScimTokenCreateSerializer,
     ScimTokenSerializer,
@@ -46,6 +52,10 @@ class IdentityProviderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         "disable": "identity:provider:update",
         "make_default": "identity:provider:update",
         "destroy": "identity:provider:delete",
+        "mappings": "identity:provider:view",
+        "mapping_create": "identity:provider:update",
+        "mapping_delete": "identity:provider:update",
+        "mapping_preview": "identity:provider:view",
     }
     permission_classes = [ActionPermission]
     filter_backends = [AuthorizedFilter]
@@ -136,6 +146,67 @@ class IdentityProviderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         with service_refusals(), transaction.atomic():
             services.provider_delete(actor=request.user, provider=provider)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="List a provider's claim mappings",
+        responses={200: ClaimMappingSerializer(many=True), **OBJECT_ERRORS},
+    )
+    @action(detail=True, methods=["get"])
+    def mappings(self, request, pk=None):
+        provider = self.get_object()
+        return Response(ClaimMappingSerializer(selectors.mapping_list(provider), many=True).data)
+
+    @extend_schema(
+        summary="Add a claim mapping",
+        description="Grants one group or one role when the claim matches, at every sign-in through the provider. "
+        "Refused if the author could not grant it by hand.",
+        request=ClaimMappingCreateSerializer,
+        responses={201: ClaimMappingSerializer, **OBJECT_ERRORS},
+    )
+    @mappings.mapping.post
+    def mapping_create(self, request, pk=None):
+        provider = self.get_object()
+        serializer = ClaimMappingCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_refusals():
+            mapping = services.mapping_create(actor=request.user, provider=provider, **serializer.validated_data)
+        return Response(ClaimMappingSerializer(mapping).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Remove a claim mapping",
+        description="What it granted is taken back at each person's next sign-in through the provider.",
+        request=None,
+        responses={204: OpenApiResponse(description="Removed."), **OBJECT_ERRORS},
+    )
+    @action(detail=True, methods=["delete"], url_path=r"mappings/(?P<mapping_pk>[0-9]+)")
+    def mapping_delete(self, request, pk=None, mapping_pk=None):
+        provider = self.get_object()
+        mapping = get_object_or_404(ClaimMapping, pk=mapping_pk, provider=provider)
+        with service_refusals():
+            services.mapping_delete(actor=request.user, mapping=mapping)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Preview what a sample token's claims would grant",
+        description="Evaluates the provider's rules on the claims given; nothing is changed.",
+        request=MappingPreviewRequestSerializer,
+        responses={200: MappingPreviewSerializer, **OBJECT_ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="mappings/preview")
+    def mapping_preview(self, request, pk=None):
+        provider = self.get_object()
+        serializer = MappingPreviewRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        evaluation = mapping_rules.evaluate(
+            provider, mapping_rules.normalized_attributes(serializer.validated_data["claims"])
+        )
+        return Response(
+            {
+                "groups": [{"id": g.pk, "name": g.name} for g in evaluation.groups],
+                "roles": [{"id": r.pk, "name": r.name} for r in evaluation.roles],
+                "matched": [m.pk for m in evaluation.matched],
+            }
+        )
 
 
 @extend_schema_view(
