@@ -23,7 +23,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.access import services as access_services
-from apps.audit.recorder import record
+from apps.audit.models import Outcome
+from apps.audit.recorder import SYSTEM, record
 from apps.core import outbound
 
 from . import oidc, saml
@@ -330,6 +331,35 @@ def provider_delete(*, actor=None, provider: IdentityProvider) -> None:
     with transaction.atomic():
         _audit("identity:provider:delete", actor, provider, {"name": provider.name, "kind": provider.kind})
         provider.delete()
+
+
+def providers_refresh() -> dict[str, int]:
+    """Read again every enabled provider's discovery document or metadata URL (the schedule's daily work).
+
+    A document that changed (new endpoints, a rolled-over signing certificate) updates the provider; one
+    that cannot be read or no longer checks out leaves the provider as it was and is recorded as
+    ``identity:provider:refresh`` with outcome ``error`` and the reason, for the tenant's admins to see.
+    Uploaded metadata has nowhere to be read again from and is left alone.
+    """
+    counts = {"refreshed": 0, "failed": 0}
+    providers = IdentityProvider.objects.filter(enabled=True).exclude(kind=ProviderKind.SAML, metadata_url="")
+    for provider in providers.order_by("pk"):
+        try:
+            provider_update(actor=SYSTEM, provider=provider, refresh=True)
+        except ValidationError as error:
+            counts["failed"] += 1
+            record(
+                "identity:provider:refresh",
+                actor=SYSTEM,
+                resource_type=KIND,
+                resource_id=provider.pk,
+                resource_display=provider.name,
+                outcome=Outcome.ERROR,
+                metadata={"slug": provider.slug, "reason": "; ".join(error.messages)[:500]},
+            )
+        else:
+            counts["refreshed"] += 1
+    return counts
 
 
 # --- Claim and attribute mappings ------------------------------------------------------------------------

@@ -110,6 +110,11 @@ NIMBUS_ENCRYPTION_KEYS = env.list("NIMBUS_ENCRYPTION_KEYS", default=[])
 # Hosts and networks (CIDR) that outbound fetches (IdP discovery, SAML metadata) may reach although they are
 # private, loopback or otherwise not public (apps.core.outbound); empty: public addresses only.
 NIMBUS_OUTBOUND_ALLOW = env.list("NIMBUS_OUTBOUND_ALLOW", default=[])
+# How often every enabled IdP's discovery document or metadata URL is read again (a Temporal Schedule).
+NIMBUS_IDENTITY_REFRESH_HOURS = env.int("NIMBUS_IDENTITY_REFRESH_HOURS", default=24)
+# Dotted path to a callable(identity) -> user | None deciding what an SSO sign-in with no linked account
+# becomes (just-in-time creation); empty: such sign-ins are refused with a clear page.
+NIMBUS_SSO_JIT_HOOK = env.str("NIMBUS_SSO_JIT_HOOK", default="")
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
