@@ -181,7 +181,8 @@ class ProviderBackend(_ProviderSettings, OIDCAuthenticationBackend):
             raise self._refused(Reason.IDP_UNREACHABLE, f"userinfo endpoint answered HTTP {answer.status}")
         if answer.status != 200 or answer.content_type.lower().startswith("application/jwt"):
             # Signed userinfo answers are not supported; the ID token is the signed statement we rely on.
-            raise self._refused(Reason.INVALID_RESPONSE, f"userinfo answered HTTP {answer.status} {answer.content_type}")
+            detail = f"userinfo answered HTTP {answer.status} {answer.content_type}"
+            raise self._refused(Reason.INVALID_RESPONSE, detail)
         claims = _json_object(answer.content)
         if claims is None:
             raise self._refused(Reason.INVALID_RESPONSE, "userinfo did not answer with a JSON object")
@@ -196,9 +197,7 @@ class ProviderBackend(_ProviderSettings, OIDCAuthenticationBackend):
         jwks = None if fresh else cache.get(key)
         if jwks is None:
             try:
-                answer = outbound.fetch(
-                    self.OIDC_OP_JWKS_ENDPOINT, max_bytes=MAX_JWKS_BYTES, accept="application/json"
-                )
+                answer = outbound.fetch(self.OIDC_OP_JWKS_ENDPOINT, max_bytes=MAX_JWKS_BYTES, accept="application/json")
             except outbound.OutboundRefused as refused:
                 raise self._refused(Reason.IDP_UNREACHABLE, f"jwks_uri: {refused}") from None
             jwks = _json_object(answer.content)
@@ -259,8 +258,10 @@ class ProviderBackend(_ProviderSettings, OIDCAuthenticationBackend):
             raise self._refused(Reason.WRONG_AUDIENCE, f"ID token azp is {azp!r}, not the client id", subject)
         expected_nonce = kwargs.get("nonce")
         token_nonce = claims.get("nonce")
-        if not expected_nonce or not isinstance(token_nonce, str) or not hmac.compare_digest(
-            token_nonce.encode(), expected_nonce.encode()
+        if (
+            not expected_nonce
+            or not isinstance(token_nonce, str)
+            or not hmac.compare_digest(token_nonce.encode(), expected_nonce.encode())
         ):
             raise self._refused(Reason.NONCE_MISMATCH, "ID token nonce is not this sign-in's", subject)
         return claims

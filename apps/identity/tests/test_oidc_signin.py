@@ -1,6 +1,10 @@
 """OIDC sign-in end to end against a real OpenID Provider (node oidc-provider), the person's browser played by
 ``requests`` at the OP and by the Django test client on the tenant host."""
 
+# The OP fixtures live in oidc_peer (not the shared conftest); imported here, their names are re-bound as
+# test arguments, which is how pytest fixtures work.
+# ruff: noqa: F811
+
 from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -82,7 +86,9 @@ def test_sign_in_links_user_applies_group_mapping_and_is_audited(acme, acme_brow
     with schema_context(acme.schema_name):
         alice = user_create(email="alice@oidc.test", password=None)
         admins = access_services.group_create(name="Cloud admins")
-        services.mapping_create(provider=provider, claim="groups", operator="has_value", value="nimbus-admins", group=admins)
+        services.mapping_create(
+            provider=provider, claim="groups", operator="has_value", value="nimbus-admins", group=admins
+        )
 
     callback = callback_from_op(acme_browser, "alice", next="/identity/")
     assert urlsplit(callback).path == "/identity/oidc/callback/"
@@ -341,8 +347,9 @@ def test_expired_id_token_is_refused(acme, acme_browser, oidc_provider, empty_st
 def test_idp_error_callback_is_refused(acme, acme_browser, oidc_provider, empty_streams):
     provider = oidc_provider(acme)
     state = parse_qs(urlsplit(authorize_url(acme_browser)).query)["state"][0]
-    query = urlencode({"error": "access_denied", "error_description": "End-User aborted", "state": state,
-                       "iss": provider.issuer})
+    query = urlencode(
+        {"error": "access_denied", "error_description": "End-User aborted", "state": state, "iss": provider.issuer}
+    )
 
     response = acme_browser.get(f"/identity/oidc/callback/?{query}")
 
