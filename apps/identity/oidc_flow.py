@@ -57,7 +57,7 @@ from django.db import connection
 from django.http import HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_GET
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
@@ -408,7 +408,7 @@ def _exchange(request, flow: _Flow) -> AssertedIdentity:
 
 
 @never_cache
-@require_safe
+@require_GET  # not HEAD: a prefetcher's HEAD would spend the state (and sign the person in) unseen
 def callback(request) -> HttpResponse:
     """Where the IdP sends the person back: check everything, then ``signin.sign_in`` and go on."""
     try:

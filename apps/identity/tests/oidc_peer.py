@@ -15,6 +15,7 @@ test then requests on the tenant host with the Django test client.
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -67,7 +68,7 @@ def _start_op(kid: str = "nimbus-test") -> OpenIdProvider:
     subprocess.run(["bash", str(ROOT / "scripts" / "ensure_test_peers.sh")], check=True)
     port = _free_port()
     env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "PORT": str(port),
         "KID": kid,
         "REDIRECT_URIS": ",".join(f"http://{host}{CALLBACK_PATH}" for host in TENANT_HOSTS),

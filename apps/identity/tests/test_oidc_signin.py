@@ -237,6 +237,7 @@ def test_replayed_callback_is_refused(acme, acme_browser, oidc_provider, empty_s
     with schema_context(acme.schema_name):
         user_create(email="alice@oidc.test", password=None)
     callback = callback_from_op(acme_browser, "alice")
+    assert acme_browser.head(relative(callback)).status_code == 405  # a HEAD never spends the state
     assert acme_browser.get(relative(callback)).status_code == 302
 
     response = acme_browser.get(relative(callback))
