@@ -166,13 +166,39 @@ def fetch(
     url: str, *, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = DEFAULT_TIMEOUT, accept: str = "*/*"
 ) -> Fetched:
     """GET ``url`` through the guard; any answer but 200, an oversized body, or a network failure is refused."""
+    fetched = send("GET", url, max_bytes=max_bytes, timeout=timeout, headers={"Accept": accept})
+    if fetched.status != 200:
+        raise OutboundRefused(f"{fetched.url} answered HTTP {fetched.status}, not 200.")
+    return fetched
+
+
+def send(
+    method: str,
+    url: str,
+    *,
+    data: dict | None = None,
+    headers: dict | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Fetched:
+    """One request through the guard, whatever the status (the caller reads error bodies, e.g. OAuth errors).
+
+    Refused: an oversized body or a network failure. Only GET follows redirects
+    (a POST carrying a client secret is never re-sent elsewhere).
+    """
     _checked_url(url)
     with _session() as session:
         try:
-            with session.get(url, timeout=timeout, stream=True, headers={"Accept": accept}) as response:
+            with session.request(
+                method,
+                url,
+                data=data,
+                headers=headers or {},
+                timeout=timeout,
+                stream=True,
+                allow_redirects=method.upper() == "GET",
+            ) as response:
                 _checked_url(response.url)
-                if response.status_code != 200:
-                    raise OutboundRefused(f"{response.url} answered HTTP {response.status_code}, not 200.")
                 body = bytearray()
                 for chunk in response.iter_content(65536):
                     body += chunk
