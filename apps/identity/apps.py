@@ -33,14 +33,9 @@ class IdentityConfig(AppConfig):
     def _register_navigation() -> None:
         """An "Identity" entry in the main menu of tenant hosts, for those who may see the providers."""
         from apps.core import navigation
-        from apps.core.authorization import can
+
+        from .views import may_open_identity
 
         navigation.register(
-            navigation.MenuItem(
-                "identity",
-                "Identity",
-                "identity:provider-list",
-                order=96,
-                visible=lambda request: can(request, "identity:provider:view"),
-            )
+            navigation.MenuItem("identity", "Identity", "identity:provider-list", order=96, visible=may_open_identity)
         )

@@ -8,6 +8,8 @@ that provider (hidden → 404, not allowed → 403 with the reason).
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
@@ -19,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.access.models import Group, Role
-from apps.core.authorization import Resource, can, permission_required, require
+from apps.core.authorization import Resource, can, holds_anywhere, permission_required, require
 
 from . import mappings, selectors, services
 from .forms import (
@@ -65,8 +67,10 @@ def sp_urls(request, provider: IdentityProvider) -> dict:
 
 def _list_page(request, *, scim_form=None, scim_created: str | None = None, status: int = 200):
     may_view_scim = can(request, "identity:scim_token:view")
+    may_view_providers = _holds_provider_view(request)
     context = {
-        "providers": selectors.provider_list(principal=request.user, request=request),
+        "may_view_providers": may_view_providers,
+        "providers": selectors.provider_list(principal=request.user, request=request) if may_view_providers else [],
         "settings_form": SsoOnlyForm(initial={"sso_only": selectors.identity_settings().sso_only}),
         "may_update": can(request, "identity:provider:update"),
         "may_create": can(request, "identity:provider:create"),
@@ -81,15 +85,38 @@ def _list_page(request, *, scim_form=None, scim_created: str | None = None, stat
     return render(request, "identity/list.html", context, status=status)
 
 
+def _may_open_identity(view):
+    """The identity page serves two kinds of holder: of provider permissions, or of SCIM-token ones only."""
+
+    @wraps(view)
+    def check(request, *args, **kwargs):
+        if may_open_identity(request):
+            return view(request, *args, **kwargs)
+        return permission_required("identity:provider:view", anywhere=True)(view)(request, *args, **kwargs)
+
+    return check
+
+
+def _holds_provider_view(request) -> bool:
+    if not request.user.is_authenticated:
+        return False
+    return can(request, "identity:provider:view") or holds_anywhere(
+        request.user, "identity:provider:view", request=request
+    )
+
+
+def may_open_identity(request) -> bool:
+    return _holds_provider_view(request) or can(request, "identity:scim_token:view")
+
+
 @require_safe
-@permission_required("identity:provider:view")
+@_may_open_identity
 def provider_list(request):
     return _list_page(request)
 
 
 @never_cache  # the response carrying a new token's plaintext must not be kept by any cache
 @require_POST
-@permission_required("identity:provider:view")
 @permission_required("identity:scim_token:create")
 def scim_token_create(request):
     """Create a SCIM token; its plaintext is in this response only, and never again."""

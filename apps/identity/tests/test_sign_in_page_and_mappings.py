@@ -168,3 +168,20 @@ def test_another_tenants_credentials_cannot_see_or_change_mappings(acme, globex,
     assert answer.status_code in (400, 404)
     with schema_context(acme.schema_name):
         assert not ClaimMapping.objects.exists()
+
+
+def test_a_role_holding_only_scim_token_permissions_opens_the_identity_page(acme, signed_in_client):
+    keeper = signed_in_client(acme, email="keeper@acme.test")
+    with schema_context(acme.schema_name):
+        boss = user_create(email="boss@acme.test", password=None, is_tenant_admin=True)
+        role = access_services.role_create(
+            actor=boss, name="scim_keeper", label="SCIM keeper", permissions=["identity:scim_token:view"]
+        )
+        access_services.role_assign(actor=boss, role=role, user=keeper.user)
+    page = keeper.get("/identity/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "SCIM tokens" in text and "No identity provider yet" not in text  # providers are not theirs to see
+    assert keeper.get("/identity/add/oidc/").status_code == 403
+    nobody = signed_in_client(acme, email="nobody@acme.test")
+    assert nobody.get("/identity/").status_code == 403
