@@ -121,7 +121,7 @@ def generate_sp_key_pair(common_name: str) -> tuple[str, str]:
     return private_pem, certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def _certificate_body(pem: str) -> str:
+def certificate_body(pem: str) -> str:
     return "".join(line for line in pem.strip().splitlines() if not line.startswith("-----"))
 
 
@@ -144,7 +144,7 @@ def sp_metadata_xml(*, entity_id: str, acs_url: str, certificate_pem: str, sls_u
     for use in ("signing", "encryption"):
         descriptor = SubElement(sp, f"{{{MD}}}KeyDescriptor", {"use": use})
         data = SubElement(SubElement(descriptor, f"{{{DS}}}KeyInfo"), f"{{{DS}}}X509Data")
-        SubElement(data, f"{{{DS}}}X509Certificate").text = _certificate_body(certificate_pem)
+        SubElement(data, f"{{{DS}}}X509Certificate").text = certificate_body(certificate_pem)
     if sls_url:
         SubElement(sp, f"{{{MD}}}SingleLogoutService", {"Binding": BINDINGS["redirect"], "Location": sls_url})
     SubElement(sp, f"{{{MD}}}NameIDFormat").text = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"

@@ -74,6 +74,7 @@ from apps.audit.recorder import record
 from . import saml_sp
 from .mappings import normalized_attributes
 from .models import IdentityLink, IdentityProvider, ProviderKind
+from .saml import certificate_body
 from .signin import SESSION_PROVIDER, AssertedIdentity, Reason, SsoRefused, record_refusal, refusal_response, sign_in
 
 logger = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ def _provider(slug: str) -> IdentityProvider:
 
 
 def _refuse(request, refusal: SsoRefused, *, status: int = 400) -> HttpResponse:
+    logger.info("SAML refused (%s): %s", refusal.reason, refusal.detail)
     record_refusal(request, refusal)
     return refusal_response(request, refusal, status=status)
 
@@ -351,7 +353,7 @@ def _redirect_message_verified(request, provider: IdentityProvider, kind: str) -
         raise SsoRefused(Reason.INVALID_SIGNATURE, f"signature algorithm {message['SigAlg']!r}", provider=provider)
     security = saml_sp.client(request, provider).sec.sec_backend
     try:
-        verified = verify_redirect_signature(message, security, cert=provider.idp_signing_certificate)
+        verified = verify_redirect_signature(message, security, cert=certificate_body(provider.idp_signing_certificate))
     except (SigverError, ValueError, binascii.Error) as error:
         raise SsoRefused(Reason.INVALID_SIGNATURE, f"{kind}: {error}", provider=provider) from None
     if not verified:

@@ -140,7 +140,10 @@ async function sso(req, res, url, rawQuery) {
   const acs = serviceProvider.entityMeta.getAssertionConsumerService('post');
   const audience = serviceProvider.entityMeta.getEntityID();
   const built = loginResponseXml({ requestId, acs, audience });
-  const answer = await provider.createLoginResponse(serviceProvider, parsed, 'post', {}, {
+  // An error status carries no assertion, so there is nothing to sign: samlify would insist on signing one.
+  const answer = mode.status && mode.status !== SUCCESS
+    ? { context: Buffer.from(built.xml.replace('{ID}', built.id), 'utf8').toString('base64') }
+    : await provider.createLoginResponse(serviceProvider, parsed, 'post', {}, {
     customTagReplacement: () => ({ id: built.id, context: built.xml.replace('{ID}', built.id) }),
     relayState: query.RelayState,
   });

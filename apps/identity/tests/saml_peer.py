@@ -104,7 +104,7 @@ def saml_idp(saml_idp_process, settings):
 
 @pytest.fixture
 def saml_provider_in(saml_idp):
-    """``saml_provider_in(tenant, slug=…, link_by_email=…)``: a SAML provider of that tenant, from the IdP's metadata."""
+    """``saml_provider_in(tenant, slug=…, link_by_email=…)``: a tenant's SAML provider, from the IdP's metadata."""
     from apps.identity import services
 
     def make(tenant, *, slug: str = "corp", link_by_email: bool = True):
