@@ -313,3 +313,11 @@ def test_unsigned_idp_logout_request_is_refused(person, saml_idp, alice, acme):
     tampered = url.query.replace("Signature=", "Signature=AAAA", 1)
     assert refused(person.client.get(f"{url.path}?{tampered}"), "invalid_signature")
     assert signed_in_user_id(person.client) == str(alice.pk)
+
+
+def test_idp_logout_for_someone_without_sessions_is_still_answered(person, saml_idp, alice, acme, empty_streams):
+    url = urlsplit(saml_idp.logout_request_url(name_id="nobody@example.test", session_index="_unknown"))
+    answer = person.client.get(f"{url.path}?{url.query}")
+    assert answer.status_code == 302 and answer["Location"].startswith(f"{saml_idp.base}/slo?")
+    (event,) = events(acme, "identity:sso:logout")
+    assert event.metadata["ended"] == 0
