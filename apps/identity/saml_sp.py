@@ -130,7 +130,8 @@ def sp_config(request, provider: IdentityProvider) -> SPConfig:
     key = (connection.schema_name, provider.pk, provider.updated_at, urls.entity_id)
     with _lock:
         config = _configs.get(key)
-    if config is not None:
+    # A temp cleaner may have removed the key files under a long-running process: then write them again.
+    if config is not None and os.path.exists(config.key_file):
         return config
     config = SPConfig()
     config.load(_config_dict(provider, urls))

@@ -157,3 +157,17 @@ def test_key_files_are_private(sp):
     key_file = client.config.key_file
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(os.path.dirname(key_file)).st_mode) == 0o700
+
+
+def test_config_is_built_once_per_version_of_the_provider(sp, acme):
+    from apps.identity import services
+
+    provider, request, client = sp
+    assert saml_sp.sp_config(request, provider) is client.config
+    with schema_context(acme.schema_name):
+        services.provider_update(provider=provider, name="Corp renamed")
+        provider.refresh_from_db()
+        assert saml_sp.sp_config(request, provider) is not client.config
+    other_host = RequestFactory().get("/", HTTP_HOST="acme.localhost:8443", secure=True)
+    with schema_context(acme.schema_name):
+        assert saml_sp.sp_config(other_host, provider).entityid.startswith("https://acme.localhost:8443/")
