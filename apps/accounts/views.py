@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import model_to_dict
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core.authorization import require
 
-from . import services
+from . import services, sign_out
 from .forms import AccountPolicyForm, ApiTokenForm, ProfileForm, SignInForm
 from .selectors import account_policy, api_tokens_of, sessions_of
 from .sign_in_options import options_for
@@ -49,6 +50,12 @@ class SignInView(auth_views.LoginView):
 
 class SignOutView(auth_views.LogoutView):
     next_page = reverse_lazy("accounts:sign-in")
+
+    def post(self, request, *args, **kwargs):
+        # Asked before the session ends: single logout needs what the session knows (the IdP, the NameID).
+        elsewhere = sign_out.redirect_for(request)
+        response = super().post(request, *args, **kwargs)
+        return HttpResponseRedirect(elsewhere) if elsewhere else response
 
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):

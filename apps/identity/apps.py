@@ -9,10 +9,11 @@ class IdentityConfig(AppConfig):
     verbose_name = "Identity providers"
 
     def ready(self) -> None:
-        from apps.accounts import sign_in_options
+        from apps.accounts import sign_in_options, sign_out
         from apps.audit.model_changes import track
 
         from .models import ClaimMapping, IdentityLink, IdentityProvider, IdentitySettings, MappingGrant, ScimToken
+        from .saml_flow import sign_out_redirect as saml_sign_out_redirect
         from .signin import sign_in_options_source
 
         # Secrets never enter a diff; the uploaded metadata and certificates are long and change with their URL.
@@ -27,6 +28,7 @@ class IdentityConfig(AppConfig):
         track(ClaimMapping, exclude=["created_at"])
         track(MappingGrant, exclude=["granted_at"])
         sign_in_options.register(sign_in_options_source)
+        sign_out.register(saml_sign_out_redirect)
         self._register_navigation()
 
     @staticmethod

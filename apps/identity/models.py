@@ -54,6 +54,9 @@ class IdentityProvider(models.Model):
     idp_entity_id = models.CharField(max_length=500, blank=True)
     idp_sso_url = models.URLField(max_length=500, blank=True)
     idp_signing_certificate = models.TextField(blank=True, help_text="PEM")
+    idp_slo_url = models.URLField(
+        max_length=500, blank=True, help_text="The IdP's single logout service (HTTP-Redirect), from its metadata."
+    )
     metadata_fetched_at = models.DateTimeField(null=True, blank=True)
     sp_certificate = models.TextField(blank=True, help_text="PEM, self-signed by Nimbus")
     sp_private_key = EncryptedTextField(blank=True)

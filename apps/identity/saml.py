@@ -39,6 +39,7 @@ class IdpMetadata:
     entity_id: str
     sso_url: str
     signing_certificate: str  # PEM
+    slo_url: str = ""  # its SingleLogoutService (HTTP-Redirect), when it offers single logout
 
 
 def _refuse(message: str) -> ValidationError:
@@ -77,6 +78,12 @@ def parse_idp_metadata(xml: str | bytes) -> IdpMetadata:
     sso_url = services.get(BINDINGS["redirect"]) or services.get(BINDINGS["post"])
     if not sso_url or not sso_url.startswith(("https://", "http://")):
         raise _refuse("names no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding.")
+    slo_url = ""
+    for service in idp.findall(f"{{{MD}}}SingleLogoutService"):
+        location = (service.get("Location") or "").strip()
+        if service.get("Binding") == BINDINGS["redirect"] and location.startswith(("https://", "http://")):
+            slo_url = location
+            break
     certificate = None
     for key in idp.findall(f"{{{MD}}}KeyDescriptor"):
         if key.get("use") in (None, "", "signing"):
@@ -90,7 +97,7 @@ def parse_idp_metadata(xml: str | bytes) -> IdpMetadata:
         pem = x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM).decode()
     except ValueError:
         raise _refuse("has a signing certificate that is not a valid X.509 certificate.") from None
-    return IdpMetadata(entity_id=entity_id, sso_url=sso_url, signing_certificate=pem)
+    return IdpMetadata(entity_id=entity_id, sso_url=sso_url, signing_certificate=pem, slo_url=slo_url)
 
 
 def generate_sp_key_pair(common_name: str) -> tuple[str, str]:
@@ -114,12 +121,16 @@ def generate_sp_key_pair(common_name: str) -> tuple[str, str]:
     return private_pem, certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def _certificate_body(pem: str) -> str:
+def certificate_body(pem: str) -> str:
     return "".join(line for line in pem.strip().splitlines() if not line.startswith("-----"))
 
 
-def sp_metadata_xml(*, entity_id: str, acs_url: str, certificate_pem: str) -> bytes:
-    """Nimbus's SP metadata for one provider: entity id, ACS (HTTP-POST), signing and encryption certificate."""
+def sp_metadata_xml(*, entity_id: str, acs_url: str, certificate_pem: str, sls_url: str = "") -> bytes:
+    """Nimbus's SP metadata for one provider: entity id, ACS (HTTP-POST), SLS (HTTP-Redirect), its certificate.
+
+    One certificate is published for both uses: IdPs sign-check Nimbus's
+    requests with it and encrypt assertions to it.
+    """
     root = Element(f"{{{MD}}}EntityDescriptor", {"entityID": entity_id})
     sp = SubElement(
         root,
@@ -133,7 +144,9 @@ def sp_metadata_xml(*, entity_id: str, acs_url: str, certificate_pem: str) -> by
     for use in ("signing", "encryption"):
         descriptor = SubElement(sp, f"{{{MD}}}KeyDescriptor", {"use": use})
         data = SubElement(SubElement(descriptor, f"{{{DS}}}KeyInfo"), f"{{{DS}}}X509Data")
-        SubElement(data, f"{{{DS}}}X509Certificate").text = _certificate_body(certificate_pem)
+        SubElement(data, f"{{{DS}}}X509Certificate").text = certificate_body(certificate_pem)
+    if sls_url:
+        SubElement(sp, f"{{{MD}}}SingleLogoutService", {"Binding": BINDINGS["redirect"], "Location": sls_url})
     SubElement(sp, f"{{{MD}}}NameIDFormat").text = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
     SubElement(
         sp,

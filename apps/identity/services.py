@@ -148,6 +148,7 @@ def _apply_metadata(provider: IdentityProvider, *, metadata_url: str, metadata_x
     provider.idp_entity_id = parsed.entity_id
     provider.idp_sso_url = parsed.sso_url
     provider.idp_signing_certificate = parsed.signing_certificate
+    provider.idp_slo_url = parsed.slo_url
     provider.metadata_fetched_at = timezone.now()
 
 

@@ -25,5 +25,6 @@ urlpatterns = [
     path("sso/<slug:slug>/", views.sso_start, name="sso-start"),
     path("saml/<slug:slug>/metadata/", views.saml_metadata, name="saml-metadata"),
     path("saml/<slug:slug>/acs/", saml_flow.acs, name="saml-acs"),
+    path("saml/<slug:slug>/sls/", saml_flow.sls, name="saml-sls"),
     path("oidc/callback/", oidc_flow.callback, name="oidc-callback"),
 ]

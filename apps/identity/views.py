@@ -62,6 +62,7 @@ def sp_urls(request, provider: IdentityProvider) -> dict:
     return {
         "entity_id": metadata,
         "acs_url": request.build_absolute_uri(reverse("identity:saml-acs", args=[provider.slug])),
+        "sls_url": request.build_absolute_uri(reverse("identity:saml-sls", args=[provider.slug])),
     }
 
 
@@ -412,7 +413,10 @@ def saml_metadata(request, slug: str):
     provider = _saml_provider(slug)
     urls = sp_urls(request, provider)
     body = sp_metadata_xml(
-        entity_id=urls["entity_id"], acs_url=urls["acs_url"], certificate_pem=provider.sp_certificate
+        entity_id=urls["entity_id"],
+        acs_url=urls["acs_url"],
+        certificate_pem=provider.sp_certificate,
+        sls_url=urls["sls_url"],
     )
     response = HttpResponse(body, content_type="application/samlmetadata+xml")
     response["Content-Disposition"] = f'inline; filename="nimbus-{provider.slug}-metadata.xml"'

@@ -44,5 +44,8 @@ LOGGING = {
         "django_guid": {"level": "WARNING"},
         # axes logs every sign-in and sign-out at INFO; its warnings (failures, lockouts) are the ones that matter.
         "axes": {"level": "WARNING"},
+        # pysaml2 logs each NameID and attribute set at INFO (personal data); Nimbus audits sign-ins itself.
+        "saml2": {"level": "WARNING"},
+        "xmlschema": {"level": "WARNING"},
     },
 }

@@ -46,6 +46,7 @@ class IdentityProviderSerializer(serializers.ModelSerializer):
             "metadata_url",
             "idp_entity_id",
             "idp_sso_url",
+            "idp_slo_url",
             "metadata_fetched_at",
             "sp_metadata_url",
             "sp_certificate",
