@@ -64,14 +64,14 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _start_op(kid: str = "nimbus-test") -> OpenIdProvider:
+def _start_op(kid: str = "nimbus-test", hosts: tuple[str, ...] = TENANT_HOSTS) -> OpenIdProvider:
     subprocess.run(["bash", str(ROOT / "scripts" / "ensure_test_peers.sh")], check=True)
     port = _free_port()
     env = {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "PORT": str(port),
         "KID": kid,
-        "REDIRECT_URIS": ",".join(f"http://{host}{CALLBACK_PATH}" for host in TENANT_HOSTS),
+        "REDIRECT_URIS": ",".join(f"http://{host}{CALLBACK_PATH}" for host in hosts),
         "ACCOUNTS": json.dumps(ACCOUNTS),
     }
     process = subprocess.Popen(
@@ -146,7 +146,7 @@ _FORM = re.compile(r"<form[^>]*action=\"([^\"]+)\"[^>]*>(.*?)</form>", re.S)
 _HIDDEN = re.compile(r"<input[^>]*type=\"hidden\"[^>]*name=\"([^\"]+)\"[^>]*value=\"([^\"]*)\"")
 
 
-def browser_at_op(authorize_url: str, login: str) -> str:
+def browser_at_op(authorize_url: str, login: str, hosts: tuple[str, ...] = TENANT_HOSTS) -> str:
     """Follow the authorization request at the OP as a browser would; return the callback URL it sends us to."""
     browser = requests.Session()
     browser.trust_env = False
@@ -154,7 +154,7 @@ def browser_at_op(authorize_url: str, login: str) -> str:
     for _ in range(12):
         if response.is_redirect:
             target = urljoin(response.url, response.headers["Location"])
-            if urlsplit(target).hostname in TENANT_HOSTS:
+            if urlsplit(target).hostname in hosts:
                 return target
             response = browser.get(target, allow_redirects=False, timeout=10)
             continue
