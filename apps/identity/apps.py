@@ -12,7 +12,16 @@ class IdentityConfig(AppConfig):
         from apps.accounts import sign_in_options
         from apps.audit.model_changes import track
 
-        from .models import ClaimMapping, IdentityLink, IdentityProvider, IdentitySettings, MappingGrant, ScimToken
+        from .models import (
+            ClaimMapping,
+            IdentityLink,
+            IdentityProvider,
+            IdentitySettings,
+            MappingGrant,
+            ScimGroup,
+            ScimToken,
+            ScimUser,
+        )
         from .signin import sign_in_options_source
 
         # Secrets never enter a diff; the uploaded metadata and certificates are long and change with their URL.
@@ -27,6 +36,9 @@ class IdentityConfig(AppConfig):
         track(ClaimMapping, exclude=["created_at"])
         track(MappingGrant, exclude=["granted_at"])
         sign_in_options.register(sign_in_options_source)
+        # What the IdP provisioned (userName, externalId, name parts); the timestamps are clocks.
+        track(ScimUser, exclude=["created_at", "updated_at"])
+        track(ScimGroup, exclude=["created_at", "updated_at"])
         self._register_navigation()
 
     @staticmethod
