@@ -36,19 +36,19 @@ class Attr:
     kind: str  # simple | bool | complex | multi
     subs: tuple[str, ...] = ()
     dropped_subs: tuple[str, ...] = ()  # accepted on input, not stored (and not published)
-    read_only: bool = False
+    required: bool = False  # always has a value: a remove is refused (``mutability``)
 
 
 USER_ATTRS = {
-    "username": Attr("userName", "simple"),
+    "username": Attr("userName", "simple", required=True),
     "displayname": Attr("displayName", "simple"),
-    "active": Attr("active", "bool"),
+    "active": Attr("active", "bool", required=True),
     "externalid": Attr("externalId", "simple"),
     "name": Attr("name", "complex", ("givenName", "familyName", "formatted")),
     "emails": Attr("emails", "multi", ("value",), ("type", "primary", "display")),
 }
 GROUP_ATTRS = {
-    "displayname": Attr("displayName", "simple"),
+    "displayname": Attr("displayName", "simple", required=True),
     "externalid": Attr("externalId", "simple"),
     "members": Attr("members", "multi", ("value",), ("$ref", "display", "type")),
 }
@@ -184,6 +184,8 @@ def _facts(attr: Attr) -> dict:
 def _apply_one(state: dict, op: str, target: Target, value) -> None:
     attr = target.attr
     name = attr.name
+    if op == "remove" and attr.required:
+        raise ScimError(400, f"'{name}' always has a value: replace it instead of removing it.", "mutability")
     if attr.kind in ("simple", "bool"):
         state[name] = None if op == "remove" else _normalised(attr, value)
         return

@@ -64,7 +64,14 @@ USER_ATTRIBUTES = [
         multi=True,
         subAttributes=[_attribute("value", "The email address.")],
     ),
-    _attribute("active", "Whether the person may sign in; false ends their sessions and tokens.", type_="boolean"),
+    # Required because every Nimbus account is active or not (a remove is refused); a create without it
+    # is still accepted, as active, since IdPs omit it.
+    _attribute(
+        "active",
+        "Whether the person may sign in; false ends their sessions and tokens at once.",
+        type_="boolean",
+        required=True,
+    ),
     _attribute(
         "groups",
         "The SCIM groups the person is a direct member of.",

@@ -12,6 +12,7 @@ urlpatterns = [
     path("ResourceTypes/<str:name>", views.resource_types, name="resource-type"),
     path("Schemas", views.schema_list, name="schemas"),
     path("Schemas/<str:urn>", views.schema_list, name="schema"),
+    path(".search", views.root_search, name="root-search"),
     re_path(r"^(?P<resource>Users|Groups)$", views.collection, name="collection"),
     re_path(r"^(?P<resource>Users|Groups)/\.search$", views.search, name="search"),
     re_path(r"^(?P<resource>Users|Groups)/(?P<scim_id>[^/]+)$", views.item, name="item"),

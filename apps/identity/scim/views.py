@@ -138,6 +138,13 @@ def schema_list(request, actor, urn: str | None = None):
     return json_response(schemas.schema_document(urn, base))
 
 
+@scim_view("identity:scim:search", ("POST",))
+def root_search(request, actor):
+    raise ScimError(
+        501, "Searching several resource types at once is not supported: POST /Users/.search or /Groups/.search."
+    )
+
+
 @scim_view("identity:scim:unknown", ("GET", "POST", "PUT", "PATCH", "DELETE"))
 def unknown(request, actor, rest: str = ""):
     raise ScimError(404, "There is no SCIM endpoint here.")
