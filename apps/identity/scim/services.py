@@ -4,7 +4,7 @@ Who acts: a SCIM request is made by the tenant's IdP with a SCIM token, not by
 a person, so the actor is a ``ScimActor`` built from the token: authenticated,
 with no user id (``actor_id`` stays empty in audit events, so it can never be
 mistaken for a user), shown as ``SCIM token <name>``, and every event's
-metadata names the token by its prefix (``scim_token``).
+metadata names the token by its prefix (``scim_token_prefix``; a key ending in "token" is redacted).
 
 How the lower apps are called: accounts' ``user_create`` and the
 ``user_provisioned_*`` services (no permission check: the caller authenticated
@@ -78,7 +78,7 @@ def _event(action: str, actor: ScimActor, *, kind: str, resource_id, display: st
         resource_id=resource_id,
         resource_display=display,
         changes=changes or {},
-        metadata={"scim_token": actor.token_label, **metadata},
+        metadata={"scim_token_prefix": actor.token_label, **metadata},
     )
 
 
@@ -95,7 +95,7 @@ def record_refusal(actor, *, action: str, error: ScimError, resource_id: str = "
             "status": error.status,
             "scim_type": error.scim_type or "",
             "detail": error.detail[:300],
-            **({"scim_token": actor.token_label} if isinstance(actor, ScimActor) else {}),
+            **({"scim_token_prefix": actor.token_label} if isinstance(actor, ScimActor) else {}),
         },
     )
 
