@@ -7,41 +7,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('access', '0002_policies_and_object_grants'),
-        ('identity', '0002_scim_tokens'),
+        ("access", "0002_policies_and_object_grants"),
+        ("identity", "0002_scim_tokens"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ScimGroup',
+            name="ScimGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scim_id', models.UUIDField(editable=False, unique=True)),
-                ('external_id', models.CharField(blank=True, max_length=254)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('group', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='scim', to='access.group')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("scim_id", models.UUIDField(editable=False, unique=True)),
+                ("external_id", models.CharField(blank=True, max_length=254)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "group",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="scim", to="access.group"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ScimUser',
+            name="ScimUser",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scim_id', models.UUIDField(editable=False, unique=True)),
-                ('user_name', models.CharField(max_length=254)),
-                ('external_id', models.CharField(blank=True, max_length=254)),
-                ('given_name', models.CharField(blank=True, max_length=150)),
-                ('family_name', models.CharField(blank=True, max_length=150)),
-                ('formatted_name', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='scim', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("scim_id", models.UUIDField(editable=False, unique=True)),
+                ("user_name", models.CharField(max_length=254)),
+                ("external_id", models.CharField(blank=True, max_length=254)),
+                ("given_name", models.CharField(blank=True, max_length=150)),
+                ("family_name", models.CharField(blank=True, max_length=150)),
+                ("formatted_name", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="scim", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Upper('user_name'), name='identity_scimuser_user_name_ci_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.text.Upper("user_name"), name="identity_scimuser_user_name_ci_unique"
+                    )
+                ],
             },
         ),
     ]
