@@ -34,23 +34,42 @@ class LoopbackTransport(httpx2.HTTPTransport):
         return super().handle_request(request)
 
 
+def _in_thread(function):
+    def run():
+        try:
+            return function()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result(timeout=120)
+
+
 @pytest.fixture(scope="module")
 def compliance_token(django_db_setup, django_db_blocker):
-    """A committed tenant of its own and one of its SCIM tokens."""
+    """A committed tenant of its own and one of its SCIM tokens; the tenant is deleted afterwards.
+
+    Deleted because other tests list the session's tenants and must not find it.
+    """
     from apps.identity.services import scim_token_create
     from apps.tenancy import services
     from apps.tenancy.models import Tenant
 
-    def in_thread() -> str:
-        try:
-            tenant = Tenant.objects.filter(slug=SLUG).first() or services.tenant_provision(name="SCIM check", slug=SLUG)
-            with schema_context(tenant.schema_name):
-                return scim_token_create(name="scim2-tester")[1]
-        finally:
-            connections.close_all()
+    def provision() -> str:
+        tenant = services.tenant_provision(name="SCIM check", slug=SLUG)
+        with schema_context(tenant.schema_name):
+            return scim_token_create(name="scim2-tester")[1]
 
-    with django_db_blocker.unblock(), ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(in_thread).result(timeout=120)
+    def delete() -> None:
+        tenant = Tenant.objects.get(slug=SLUG)
+        services.tenant_delete(tenant=services.tenant_archive(tenant=tenant))
+
+    with django_db_blocker.unblock():
+        token = _in_thread(provision)
+        try:
+            yield token
+        finally:
+            _in_thread(delete)
 
 
 def test_scim2_tester_finds_no_error_against_a_live_server(app_server, compliance_token):
