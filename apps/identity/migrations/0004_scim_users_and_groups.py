@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("access", "0002_policies_and_object_grants"),
-        ("identity", "0002_scim_tokens"),
+        ("identity", "0003_sso_links_and_mappings"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
