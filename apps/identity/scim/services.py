@@ -373,4 +373,4 @@ def scim_group_delete(*, actor: ScimActor, scim_group: ScimGroup) -> None:
         try:
             access_services.group_delete(group=scim_group.group, actor=None)
         except (ValidationError, PermissionDenied) as error:
-            raise ScimError(409, " ".join(getattr(error, "messages", [str(error)])), "mutability") from None
+            raise ScimError(409, " ".join(getattr(error, "messages", [str(error)]))) from None

@@ -92,7 +92,7 @@ def scim_view(action: str, methods: tuple[str, ...]):
 
 def _body(request):
     if len(request.body) > MAX_BODY_BYTES:
-        raise ScimError(413, "The body is larger than 1 MB.", "tooMany")
+        raise ScimError(413, "The body is larger than 1 MB.")
     try:
         return json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError):
