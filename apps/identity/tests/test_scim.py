@@ -455,3 +455,31 @@ def test_another_tenants_ids_are_404_and_never_members(scim, raw, globex, scim_c
     assert acme_account.active is True and acme_account.user_name == "kim@example.com"
     with schema_context(globex.schema_name):
         assert not ScimUser.objects.exists() and not ScimGroup.objects.exists()
+
+
+def test_group_changes_made_through_access_name_the_scim_token_and_delete_takes_the_group(scim, raw, acme):
+    from apps.access.models import Group
+
+    member = _user(scim, "lee@example.com")
+    group = scim.create(
+        scim.get_resource_model("Group").model_validate({"displayName": "Support", "members": [{"value": member.id}]})
+    )
+    response, _ = raw("DELETE", f"/Groups/{group.id}")
+    assert response.status_code == 204
+    with schema_context(acme.schema_name):
+        assert not Group.objects.filter(name="Support").exists() and not ScimGroup.objects.exists()
+        access_events = list(
+            AuditEvent.objects.filter(action__startswith="access:group:").values_list("action", "actor_display")
+        )
+        scim_events = list(
+            AuditEvent.objects.filter(action__startswith="identity:scim:group:")
+            .order_by("id")
+            .values_list("action", flat=True)
+        )
+    assert {action for action, _ in access_events} == {
+        "access:group:create",
+        "access:group:update",
+        "access:group:delete",
+    }
+    assert {actor for _, actor in access_events} == {"SCIM token Okta provisioning"}
+    assert scim_events == ["identity:scim:group:create", "identity:scim:group:delete"]
