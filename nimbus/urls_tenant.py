@@ -17,6 +17,8 @@ urlpatterns = [
     path("api/v1/access/", include("apps.access.api.urls")),
     path("api/v1/audit/", include("apps.audit.api.urls")),
     path("api/v1/identity/", include("apps.identity.api.urls")),
+    # SCIM 2.0 for the tenant's IdP (bearer SCIM tokens only); never mounted on the provider host.
+    path("scim/v2/", include("apps.identity.scim.urls")),
     path("graphql/", NimbusGraphQLView.as_view(), name="graphql"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

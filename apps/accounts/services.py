@@ -353,6 +353,103 @@ def user_enable(*, actor: User, user: User) -> User:
     return user
 
 
+# --- Accounts an identity provider provisions (SCIM) ------------------------------------------
+# Called by a provisioning path above accounts (``apps.identity.scim``) after it authenticated the IdP's own
+# credential: no person and no role is behind the call, so there is no permission check here; the caller
+# passes its principal as ``actor`` (recorded as the actor, never the subject of a permission decision).
+# Local and delegated accounts are the caller's to keep out of reach (SCIM sees only accounts it created).
+
+
+def user_provisioned_update(
+    *,
+    actor,
+    user: User,
+    email: str | None = None,
+    display_name: str | None = None,
+    is_active: bool | None = None,
+    via: str,
+) -> dict:
+    """Change what an IdP manages of an account it provisioned; return the changes as ``{field: [old, new]}``.
+
+    Deactivating ends every session and JWT of the account and revokes its personal API tokens at once
+    (an IdP deactivates someone who left: re-activating them must not bring their old tokens back), and is
+    recorded as ``accounts:user:disable`` like every other disabling; re-activating as ``accounts:user:enable``.
+    Email and name changes are recorded by the caller, in its own event for the whole operation.
+    """
+    _refuse_delegated(user, "be provisioned")
+    changes: dict = {}
+    if email is not None:
+        email = _normalized_email(email)
+        if email != user.email:
+            if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+                raise ValidationError({"email": "A user with this email already exists here."})
+            changes["email"] = [user.email, email]
+    if display_name is not None:
+        display_name = display_name.strip()
+        if len(display_name) > 150:
+            raise ValidationError({"display_name": "The name may be at most 150 characters."})
+        if display_name != user.display_name:
+            changes["display_name"] = [user.display_name, display_name]
+    if is_active is not None and bool(is_active) != user.is_active:
+        if not is_active and _is_last_active_admin(user):
+            raise ValidationError(f"{user.email} is the last active tenant administrator; it cannot be disabled.")
+        changes["is_active"] = [user.is_active, bool(is_active)]
+    if not changes:
+        return changes
+    try:
+        with transaction.atomic():
+            for field, (_old, new) in changes.items():
+                setattr(user, field, new)
+            user.save(update_fields=list(changes))
+            if "is_active" in changes and not user.is_active:
+                user_credentials_revoke(user=user)
+                revoked = _api_tokens_revoke_all(user)
+                record_user_event(
+                    "accounts:user:disable",
+                    actor=actor,
+                    user=user,
+                    changes={"is_active": [True, False]},
+                    metadata={"via": via, "api_tokens_revoked": revoked},
+                )
+            elif "is_active" in changes:
+                record_user_event(
+                    "accounts:user:enable",
+                    actor=actor,
+                    user=user,
+                    changes={"is_active": [False, True]},
+                    metadata={"via": via},
+                )
+    except IntegrityError:
+        user.refresh_from_db()
+        raise ValidationError({"email": "A user with this email already exists here."}) from None
+    return changes
+
+
+def user_provisioned_delete(*, actor, user: User, via: str) -> None:
+    """Delete an account its IdP provisioned: signed out everywhere first, recorded as ``accounts:user:delete``.
+
+    The audit trail keeps naming it (events carry its id and email as text).
+    """
+    _refuse_delegated(user, "be deleted by provisioning")
+    with transaction.atomic():
+        if user.is_active and _is_last_active_admin(user):
+            raise ValidationError(f"{user.email} is the last active tenant administrator; it cannot be deleted.")
+        user_credentials_revoke(user=user)
+        record_user_event(
+            "accounts:user:delete",
+            actor=actor,
+            user=user,
+            changes={"email": [user.email, None], "display_name": [user.display_name, None]},
+            metadata={"via": via},
+        )
+        user.delete()
+
+
+def _api_tokens_revoke_all(user: User) -> int:
+    now = timezone.now()
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+
+
 def user_send_password_reset(*, actor: User, user: User, base_url: str) -> None:
     """Email ``user`` the tenant-bound link to set a new password (the same link as "Forgot your password?")."""
     require(actor, "accounts:user:reset_password", user)

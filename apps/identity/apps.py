@@ -12,7 +12,16 @@ class IdentityConfig(AppConfig):
         from apps.accounts import sign_in_options, sign_out
         from apps.audit.model_changes import track
 
-        from .models import ClaimMapping, IdentityLink, IdentityProvider, IdentitySettings, MappingGrant, ScimToken
+        from .models import (
+            ClaimMapping,
+            IdentityLink,
+            IdentityProvider,
+            IdentitySettings,
+            MappingGrant,
+            ScimGroup,
+            ScimToken,
+            ScimUser,
+        )
         from .saml_flow import sign_out_redirect as saml_sign_out_redirect
         from .signin import sign_in_options_source
 
@@ -28,6 +37,9 @@ class IdentityConfig(AppConfig):
         track(ClaimMapping, exclude=["created_at"])
         track(MappingGrant, exclude=["granted_at"])
         sign_in_options.register(sign_in_options_source)
+        # What the IdP provisioned (userName, externalId, name parts); the timestamps are clocks.
+        track(ScimUser, exclude=["created_at", "updated_at"])
+        track(ScimGroup, exclude=["created_at", "updated_at"])
         sign_out.register(saml_sign_out_redirect)
         self._register_navigation()
 

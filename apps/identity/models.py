@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from apps.core.crypto import EncryptedTextField
 
@@ -214,3 +215,43 @@ class MappingGrant(models.Model):
     def __str__(self) -> str:
         target = f"group {self.group_id}" if self.group_id else f"role {self.role_id}"
         return f"{self.provider_id} → user {self.user_id}: {target}"
+
+
+class ScimUser(models.Model):
+    """What SCIM knows about a Nimbus user that accounts does not: its SCIM id, userName, externalId and name parts.
+
+    Only users with such a row are seen and changed through SCIM: the tenant's
+    local accounts (its break-glass administrators among them) and delegated
+    accounts are out of the IdP's reach. ``user_name`` is unique ignoring case
+    (RFC 7643 §4.1.1 says userName is case-insensitive); the functional index
+    on ``UPPER(user_name)`` serves ``userName eq`` filters.
+    """
+
+    scim_id = models.UUIDField(unique=True, editable=False)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scim")
+    user_name = models.CharField(max_length=254)
+    external_id = models.CharField(max_length=254, blank=True)
+    given_name = models.CharField(max_length=150, blank=True)
+    family_name = models.CharField(max_length=150, blank=True)
+    formatted_name = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Upper("user_name"), name="identity_scimuser_user_name_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.user_name
+
+
+class ScimGroup(models.Model):
+    """An access group created through SCIM, with its SCIM id and externalId; only these groups are SCIM's to change."""
+
+    scim_id = models.UUIDField(unique=True, editable=False)
+    group = models.OneToOneField("access.Group", on_delete=models.CASCADE, related_name="scim")
+    external_id = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"SCIM group {self.scim_id}"
