@@ -64,7 +64,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _start_op(kid: str = "nimbus-test", hosts: tuple[str, ...] = TENANT_HOSTS) -> OpenIdProvider:
+def _start_op(
+    kid: str = "nimbus-test", hosts: tuple[str, ...] = TENANT_HOSTS, accounts: dict | None = None
+) -> OpenIdProvider:
     subprocess.run(["bash", str(ROOT / "scripts" / "ensure_test_peers.sh")], check=True)
     port = _free_port()
     env = {
@@ -72,7 +74,7 @@ def _start_op(kid: str = "nimbus-test", hosts: tuple[str, ...] = TENANT_HOSTS) -
         "PORT": str(port),
         "KID": kid,
         "REDIRECT_URIS": ",".join(f"http://{host}{CALLBACK_PATH}" for host in hosts),
-        "ACCOUNTS": json.dumps(ACCOUNTS),
+        "ACCOUNTS": json.dumps({**ACCOUNTS, **(accounts or {})}),
     }
     process = subprocess.Popen(
         ["node", "oidc-op.mjs"], cwd=PEERS, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True

@@ -124,7 +124,10 @@ def test_admin_configures_oidc_and_saml_people_sign_in_and_scim_provisions(
     host = f"vandelay.localhost:{app_server}"
     group_name = f"Cloud admins {marker}"
     oidc_email, saml_email = f"alice-{marker}@oidc.test", f"sam-{marker}@example.test"
-    op = _start_op(hosts=(host,))
+    op = _start_op(
+        hosts=(host,),
+        accounts={f"alice-{marker}": {"email": oidc_email, "email_verified": True, "groups": ["nimbus-admins"]}},
+    )
     actions_before = len(_actions())
     try:
         admin = browser.new_context().new_page()
