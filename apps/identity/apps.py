@@ -12,6 +12,7 @@ class IdentityConfig(AppConfig):
         from apps.accounts import sign_in_options, sign_out
         from apps.audit.model_changes import track
 
+        from . import signals  # noqa: F401 (connects the receivers)
         from .models import (
             ClaimMapping,
             IdentityLink,

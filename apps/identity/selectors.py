@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
+
 from apps.core.authorization import visible
 
 from .models import IdentityProvider, IdentitySettings, ScimToken
@@ -23,6 +25,27 @@ def scim_token_list(*, principal, request=None):
         ScimToken.objects.select_related("created_by").order_by("-created_at"),
         request=request,
     )
+
+
+# What the sign-in page needs (per schema: django-tenants' cache key function): it is public and hot, so
+# it reads no table once cached. Saving or deleting a provider or the settings forgets it (signals.py);
+# a raw SQL edit shows within SIGN_IN_CACHE_SECONDS.
+SIGN_IN_CACHE_KEY = "identity:sign-in-choices"
+SIGN_IN_CACHE_SECONDS = 60
+
+
+def sign_in_choices() -> tuple[list[tuple[str, str, bool]], bool]:
+    """((slug, name, is_default) of each enabled provider, default first; whether SSO only is on)."""
+    cached = cache.get(SIGN_IN_CACHE_KEY)
+    if cached is None:
+        providers = [(p.slug, p.name, p.is_default) for p in sign_in_providers()]
+        cached = (providers, identity_settings().sso_only)
+        cache.set(SIGN_IN_CACHE_KEY, cached, SIGN_IN_CACHE_SECONDS)
+    return cached
+
+
+def forget_sign_in_choices() -> None:
+    cache.delete(SIGN_IN_CACHE_KEY)
 
 
 def sign_in_providers() -> list[IdentityProvider]:

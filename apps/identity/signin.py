@@ -106,16 +106,14 @@ class AssertedIdentity:
 
 def sign_in_options_source(request) -> SignInOptions:
     """The sign-in page's buttons (one per enabled provider) and whether passwords are for admins only."""
-    providers = selectors.sign_in_providers()
+    providers, sso_only = selectors.sign_in_choices()
     buttons = tuple(
         SignInButton(
-            label=f"Sign in with {provider.name}",
-            url=reverse("identity:sso-start", args=[provider.slug]),
-            is_default=provider.is_default,
+            label=f"Sign in with {name}", url=reverse("identity:sso-start", args=[slug]), is_default=is_default
         )
-        for provider in providers
+        for slug, name, is_default in providers
     )
-    sso_only = bool(providers) and selectors.identity_settings().sso_only
+    sso_only = bool(providers) and sso_only
     return SignInOptions(buttons=buttons, password_sign_in=not sso_only)
 
 
