@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import login
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.shortcuts import render
 from django.urls import reverse
@@ -201,7 +202,7 @@ def record_refusal(request, refusal: SsoRefused) -> None:
     provider = refusal.provider
     record(
         "identity:sso:login_failed",
-        actor=None if request is None else _anonymous(),
+        actor=AnonymousUser(),  # nobody is signed in (never ask the request, which may be mid-sign-in)
         request=request,
         resource_type="identity.identityprovider" if provider else "",
         resource_id=provider.pk if provider else "",
@@ -214,12 +215,6 @@ def record_refusal(request, refusal: SsoRefused) -> None:
             "subject": refusal.subject,
         },
     )
-
-
-def _anonymous():
-    from django.contrib.auth.models import AnonymousUser
-
-    return AnonymousUser()
 
 
 def refusal_response(request, refusal: SsoRefused, *, status: int = 403):

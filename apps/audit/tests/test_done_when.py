@@ -12,7 +12,6 @@ import os
 import re
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from django_tenants.utils import schema_context
 from psycopg import sql
 
 from conftest import BROWSER_STAFF, BROWSER_VANDELAY_ADMIN
+from nimbus.testing.helpers import committed
 
 # Like the other browser tests: no django_db mark; database work runs on threads of its own and commits.
 pytestmark = pytest.mark.browser
@@ -32,17 +32,6 @@ pytestmark = pytest.mark.browser
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = BROWSER_VANDELAY_ADMIN["password"]
-
-
-def _committed(func):
-    def in_thread():
-        try:
-            return func()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(in_thread).result(timeout=120)
 
 
 @pytest.fixture
@@ -96,20 +85,20 @@ def vandelay_auditor():
             role_assign(actor=admin, role=Role.objects.get(name="auditor"), user=auditor)
         return schema
 
-    schema = _committed(make)
+    schema = committed(make)
     yield schema, email
 
     def remove():
         with schema_context(schema):
             User.objects.filter(email=email).delete()
 
-    _committed(remove)
+    committed(remove)
 
 
 def _seal(schema: str) -> None:
     from apps.audit.activities import seal_schema
 
-    _committed(lambda: seal_schema(schema))
+    committed(lambda: seal_schema(schema))
 
 
 def _sign_in(page, base: str, email: str, password: str) -> None:
@@ -186,7 +175,7 @@ def test_an_auditor_finds_verifies_sees_tampering_and_exports(app_server, browse
             )
         return event.seq, event.actor_display
 
-    seq, original = _committed(tamper)
+    seq, original = committed(tamper)
     try:
         page.get_by_role("button", name="Verify whole chain").click()
         badge.get_by_text(f"BROKEN at event {seq}").wait_for()
@@ -203,7 +192,7 @@ def test_an_auditor_finds_verifies_sees_tampering_and_exports(app_server, browse
                     [original, seq],
                 )
 
-        _committed(restore)
+        committed(restore)
 
     # Last week's events as CSV: the filter, the export button, the progress bar, the file.
     week_ago = (timezone.now() - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")

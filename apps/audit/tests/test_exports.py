@@ -14,7 +14,6 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connections
 from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -28,6 +27,7 @@ from apps.audit.schedules import SCHEDULES
 from apps.audit.storage import get_storage
 from apps.audit.workflows import ExportEventsWorkflow, ExportInput
 from nimbus import temporal
+from nimbus.testing.helpers import committed
 
 pytestmark = pytest.mark.django_db
 
@@ -357,17 +357,6 @@ def test_pages_refuse_bad_input_strangers_and_readers_without_export(admin, plai
 # --- On the real Temporal dev server ------------------------------------------------------------
 
 
-def _committed(func):
-    def in_thread():
-        try:
-            return func()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(in_thread).result(timeout=120)
-
-
 def _run_workflow(data: ExportInput) -> str:
     async def body():
         client = await TemporalClient.connect(settings.TEMPORAL_ADDRESS, namespace=settings.TEMPORAL_NAMESPACE)
@@ -408,7 +397,7 @@ def committed_export(acme_dev):
             return last_event, last_mark, owner.pk, export.pk
 
     started = timezone.now()
-    last_event, last_mark, owner_id, export_id = _committed(make)
+    last_event, last_mark, owner_id, export_id = committed(make)
     yield ExportInput(schema, export_id)
 
     def remove():
@@ -423,7 +412,7 @@ def committed_export(acme_dev):
             AuditEvent.objects.filter(id__gt=last_event).delete()
             AuditEvent.objects.filter(sealed_at__gte=started).update(seq=None, prev_hash="", hash="", sealed_at=None)
 
-    _committed(remove)
+    committed(remove)
 
 
 def _state(data: ExportInput) -> AuditExport:
@@ -431,7 +420,7 @@ def _state(data: ExportInput) -> AuditExport:
         with schema_context(data.schema_name):
             return AuditExport.objects.get(pk=data.export_id)
 
-    return _committed(read)
+    return committed(read)
 
 
 def test_the_export_workflow_writes_the_file(committed_export):

@@ -13,15 +13,13 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
-import httpx2
 import pytest
 import requests
-from django.db import connections
 from django_tenants.utils import schema_context
 
 from conftest import BROWSER_VANDELAY_ADMIN
+from nimbus.testing.helpers import committed, loopback_http
 
 from .oidc_peer import CLIENT_ID, CLIENT_SECRET, _start_op, _stop
 from .saml_peer import saml_idp_process  # noqa: F401 (fixture)
@@ -31,25 +29,6 @@ pytestmark = pytest.mark.browser
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 SCIM = "application/scim+json"
-
-
-def _committed(func):
-    def in_thread():
-        try:
-            return func()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(in_thread).result(timeout=120)
-
-
-class LoopbackTransport(httpx2.HTTPTransport):
-    """Connects to 127.0.0.1 whatever the host (Python does not resolve ``*.localhost``); Host keeps the tenant."""
-
-    def handle_request(self, request):
-        request.url = request.url.copy_with(host="127.0.0.1")
-        return super().handle_request(request)
 
 
 @pytest.fixture
@@ -72,7 +51,7 @@ def vandelay_cleanup(settings):
             User.objects.filter(email__contains=marker).delete()
             Group.objects.filter(name__contains=marker).delete()
 
-    _committed(remove)
+    committed(remove)
 
 
 def _sign_in_with_password(page, base: str) -> None:
@@ -99,7 +78,7 @@ def _members(group_name: str) -> set[str]:
         with schema_context(Tenant.objects.get(slug="vandelay").schema_name):
             return set(Group.objects.get(name=group_name).members.values_list("email", flat=True))
 
-    return _committed(read)
+    return committed(read)
 
 
 def _actions() -> list[str]:
@@ -110,7 +89,7 @@ def _actions() -> list[str]:
         with schema_context(Tenant.objects.get(slug="vandelay").schema_name):
             return list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
 
-    return _committed(read)
+    return committed(read)
 
 
 def test_admin_configures_oidc_and_saml_people_sign_in_and_scim_provisions(
@@ -139,10 +118,9 @@ def test_admin_configures_oidc_and_saml_people_sign_in_and_scim_provisions(
         admin.get_by_role("button", name="Create SCIM token").click()
         token = admin.locator("#scim-token-new").inner_text().strip()
         assert token.startswith("scim_")
-        scim = httpx2.Client(
-            base_url=f"{base}/scim/v2",
+        scim = loopback_http(
+            f"{base}/scim/v2",
             headers={"Authorization": f"Bearer {token}", "Content-Type": SCIM, "Accept": SCIM},
-            transport=LoopbackTransport(limits=httpx2.Limits(max_keepalive_connections=0)),
             timeout=30,
         )
 

@@ -9,40 +9,17 @@ threads see committed data only; the tenant is used by nothing else).
 from __future__ import annotations
 
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
-import httpx2
 import pytest
-from django.db import connections
 from django_tenants.utils import schema_context
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
 
+from nimbus.testing.helpers import committed, loopback_http
+
 pytestmark = pytest.mark.django_db
 
 SLUG = "scimcheck"
-
-
-class LoopbackTransport(httpx2.HTTPTransport):
-    """Connects to 127.0.0.1 whatever the URL's host: Python's resolver does not resolve ``*.localhost``.
-
-    The Host header keeps the tenant's host name, which is what routes the request to its tenant.
-    """
-
-    def handle_request(self, request):
-        request.url = request.url.copy_with(host="127.0.0.1")
-        return super().handle_request(request)
-
-
-def _in_thread(function):
-    def run():
-        try:
-            return function()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result(timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -65,19 +42,17 @@ def compliance_token(django_db_setup, django_db_blocker):
         services.tenant_delete(tenant=services.tenant_archive(tenant=tenant))
 
     with django_db_blocker.unblock():
-        token = _in_thread(provision)
+        token = committed(provision)
         try:
             yield token
         finally:
-            _in_thread(delete)
+            committed(delete)
 
 
 def test_scim2_tester_finds_no_error_against_a_live_server(app_server, compliance_token):
-    http = httpx2.Client(
-        base_url=f"http://{SLUG}.localhost:{app_server}/scim/v2",
+    http = loopback_http(
+        f"http://{SLUG}.localhost:{app_server}/scim/v2",
         headers={"Authorization": f"Bearer {compliance_token}"},
-        # The app server closes every connection after one request: never reuse one.
-        transport=LoopbackTransport(limits=httpx2.Limits(max_keepalive_connections=0)),
         timeout=30,
     )
     with http:
